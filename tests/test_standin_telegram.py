@@ -366,3 +366,26 @@ async def test_stand_in_runs_in_its_own_thread() -> None:
         tg.stop_in_thread()
     assert len(messages) == 10
     assert [u.message.text for u in updates] == ["hi"]
+
+
+async def test_raw_http_json_bodies_tokens_and_unknown_methods(tg: TelegramStandIn) -> None:
+    import aiohttp
+
+    url = f"{tg.base_url}{tg.token}"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{url}/sendMessage", json={"chat_id": 9, "text": "json body"}) as response:
+            sent = await response.json()
+        async with http.get(f"{url}/getUpdates", params={"timeout": "0"}) as response:
+            updates = await response.json()
+        async with http.post(f"{url}/frobnicate", data={"chat_id": "9"}) as response:
+            unknown = (response.status, await response.json())
+        async with http.post(f"{tg.base_url}0:wrong/getMe") as response:
+            wrong_token = response.status
+        async with http.post(f"{url}/sendMessage", data={"chat_id": "9", "text": "x", "reply_markup": "{"}) as response:
+            bad_json = response.status
+    assert sent["ok"] is True and sent["result"]["text"] == "json body"
+    assert sent["result"]["chat"] == {"id": 9, "type": "private", "first_name": "User9"}
+    assert updates == {"ok": True, "result": []}
+    assert unknown == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
+    assert wrong_token == 401
+    assert bad_json == 400
