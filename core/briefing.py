@@ -1,0 +1,112 @@
+"""The morning briefing: one per community and local date, claimed before it is composed and sent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, func, select
+
+from core.hub import need_ref, ticket_ref
+from core.models import (
+    AuditEntry,
+    Briefing,
+    Commitment,
+    Community,
+    Escalation,
+    Need,
+    NeedLine,
+    NeedStatus,
+    Offer,
+)
+from core.text import shorten
+
+
+def due(community: Community, now: datetime) -> date | None:
+    """The local date whose briefing is due now, once its local hour has passed; a community
+    created after that hour gets its first briefing the next morning."""
+    tz = ZoneInfo(community.timezone)
+    local = now.astimezone(tz)
+    hh, mm = (int(x) for x in community.briefing_time.split(":"))
+    moment = datetime.combine(local.date(), time(hh, mm), tzinfo=tz)
+    if local < moment or community.created_at > moment:
+        return None
+    return local.date()
+
+
+def claim(s: Session, community: Community, local_date: date, now: datetime) -> Briefing | None:
+    """Claim the briefing of one community and date; None when another process has it already sent."""
+    try:
+        with s.begin_nested():
+            row = Briefing(community_id=community.id, local_date=local_date, claimed_at=now)
+            s.add(row)
+            s.flush()
+            return row
+    except IntegrityError:
+        row = s.exec(select(Briefing).where(Briefing.community_id == community.id,
+                                            Briefing.local_date == local_date)).one()
+        return row if row.status != "sent" else None
+
+
+def compose(s: Session, community: Community, now: datetime, since: datetime | None = None) -> dict[str, Any]:
+    """The figures and lists of a briefing; ``since`` defaults to the previous briefing or 24 h."""
+    if since is None:
+        last = s.exec(select(Briefing).where(Briefing.community_id == community.id, Briefing.status == "sent")
+                      .order_by(Briefing.sent_at.desc())).first()
+        since = last.sent_at if last and last.sent_at else now - timedelta(days=1)
+    active = tuple(NeedStatus.ACTIVE)
+    not_cat4 = Need.category.is_distinct_from(4)
+    new_needs = list(s.exec(select(Need).where(Need.created_at >= since, Need.status.in_(active), not_cat4)
+                            .order_by(Need.deadline.is_(None), Need.deadline, Need.category.desc(), Need.id)
+                            .limit(15)))
+    stale = list(s.exec(select(Need).where(Need.created_at < now - timedelta(hours=48),
+                                           Need.status.in_((NeedStatus.OPEN, NeedStatus.PARTLY_COVERED)),
+                                           not_cat4)
+                        .order_by(Need.deadline.is_(None), Need.deadline, Need.id).limit(10)))
+    offers_by_dept = list(s.exec(select(Offer.department, func.count()).where(Offer.created_at >= since)
+                                 .group_by(Offer.department).order_by(func.count().desc()).limit(10)))
+    commitments = s.exec(select(func.count(), func.coalesce(func.sum(Commitment.quantity), 0))
+                         .where(Commitment.created_at >= since)).one()
+    deliveries = s.exec(select(func.count()).select_from(Need).where(
+        Need.status.in_((NeedStatus.DELIVERED, NeedStatus.CLOSED)), Need.updated_at >= since)).one()
+    open_q = list(s.exec(select(Escalation).where(Escalation.status == "open").order_by(Escalation.id).limit(10)))
+    answered = list(s.exec(select(Escalation).where(Escalation.status == "answered",
+                                                    Escalation.answered_at >= since).limit(10)))
+    changes = list(s.exec(select(AuditEntry).where(AuditEntry.at >= since,
+                                                   AuditEntry.action.in_(("item.classified", "guidance.edited",
+                                                                          "design.reviewed")))
+                          .order_by(AuditEntry.id).limit(10)))
+    open_total = s.exec(select(func.count()).select_from(Need).where(Need.status.in_(active), not_cat4)).one()
+    offers_total = s.exec(select(func.count()).select_from(Offer).where(Offer.status == "active")).one()
+    previous = s.exec(select(Briefing).where(Briefing.community_id == community.id, Briefing.status == "sent")
+                      .order_by(Briefing.local_date.desc())).first()
+    prev_fig = previous.figures if previous else {}
+
+    def lines_of(need: Need) -> list[dict[str, Any]]:
+        return [{"item": ln.item_id, "quantity": ln.quantity, "committed": ln.committed}
+                for ln in s.exec(select(NeedLine).where(NeedLine.need_id == need.id))]
+
+    def need_row(need: Need) -> dict[str, Any]:
+        return {"ref": need_ref(need.id), "place": need.place_name, "department": need.department,
+                "facility": need.facility,
+                "deadline": need.deadline, "category": need.category, "lines": lines_of(need),
+                "status": need.status}
+
+    figures = {"open_needs": int(open_total), "active_offers": int(offers_total),
+               "new_needs": len(new_needs), "commitments": int(commitments[0]),
+               "committed_units": int(commitments[1] or 0), "deliveries": int(deliveries),
+               "open_questions": len(open_q)}
+    delta = {k: figures[k] - int(prev_fig.get(k, 0)) for k in ("open_needs", "active_offers")} if prev_fig else {}
+    return {
+        "community": community.name, "date": now.astimezone(ZoneInfo(community.timezone)).date(),
+        "new_needs": [need_row(n) for n in new_needs], "stale_needs": [need_row(n) for n in stale],
+        "offers_by_department": [{"department": d or "?", "count": int(c)} for d, c in offers_by_dept],
+        "open_questions": [{"ref": ticket_ref(e.id), "topic": e.topic, "question": shorten(e.text, 120)}
+                           for e in open_q],
+        "answered_questions": [{"ref": ticket_ref(e.id), "topic": e.topic, "question": shorten(e.text, 120),
+                                "answer": shorten(e.answer or "", 200)} for e in answered],
+        "changes": [{"action": c.action, "subject": c.subject, "after": c.after} for c in changes],
+        "figures": figures, "delta": delta,
+    }

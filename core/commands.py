@@ -1,0 +1,325 @@
+"""Commands, in French and English, and button actions; every permission is checked here."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Callable
+
+from sqlmodel import select
+
+from core import escalation, intake, needs, permissions
+from core.errors import Refused
+from core.hub import parse_ref
+from core.models import Community, DesignatedContact, Item, Person, RiskCategory, Role
+
+# name -> (canonical command, handler). French names first.
+ALIASES: dict[str, str] = {
+    "start": "start", "demarrer": "start",
+    "aide": "help", "help": "help",
+    "besoin": "need", "need": "need",
+    "offre": "offer", "offer": "offer", "propose": "offer",
+    "suivi": "status", "status": "status",
+    "question": "ask", "ask": "ask", "demander": "ask",
+    "reponse": "answer", "réponse": "answer", "repondre": "answer", "answer": "answer",
+    "engager": "commit", "jenfabrique": "commit", "commit": "commit",
+    "livre": "deliver", "livraison": "deliver", "deliver": "deliver",
+    "recu": "received", "reçu": "received", "received": "received",
+    "annuler": "cancel", "cancel": "cancel",
+    "fermer": "close", "close": "close",
+    "consignes": "guidance", "guidance": "guidance",
+    "langue": "lang", "lang": "lang", "language": "lang",
+    "besoins": "needs", "needs": "needs",
+    "offres": "offers", "offers": "offers",
+    "oui": "yes", "yes": "yes", "ok": "yes", "confirmer": "yes", "confirm": "yes",
+    "non": "no", "no": "no",
+    "contacts": "contacts",
+    "classer": "classify", "classify": "classify",
+    "role": "grant", "grant": "grant",
+}
+
+
+def dispatch(ctx, name: str, args: str) -> None:
+    canonical = ALIASES.get(name.lower())
+    if canonical is None:
+        raise Refused("refused/unknown_command", command="/" + name[:40])
+    permissions.require(ctx.s, ctx.person, ctx.community, canonical)
+    HANDLERS[canonical](ctx, args)
+
+
+def on_action(ctx, name: str, value: str | None) -> None:
+    """Buttons carry ``domain:verb:id`` action ids the core gave them."""
+    parts = (name or "").split(":")
+    if len(parts) != 3 or not parts[2].isdigit():
+        raise Refused("refused/unknown_action")
+    domain, verb, ident = parts[0], parts[1], int(parts[2])
+    if domain == "proposal" and verb in ("confirm", "edit", "dismiss"):
+        intake.settle(ctx, ident, verb)
+    elif domain == "need" and verb == "commit":
+        needs.commit(ctx, ident, _int(value) if value else None)
+    elif domain == "need" and verb == "received":
+        needs.received(ctx, ident)
+    elif domain == "ticket" and verb == "answer":
+        if not value:
+            ctx.reply("answer_how", "info", ref=f"Q-{ident}")
+            return
+        escalation.answer(ctx, ident, value)
+    else:
+        raise Refused("refused/unknown_action")
+
+
+def _int(token: str | None) -> int | None:
+    if token is None:
+        return None
+    token = token.strip().replace("\u202f", "").replace(" ", "")
+    if not token.lstrip("-").isdigit() or len(token) > 9:
+        raise Refused("refused/bad_quantity", quantity=token[:12], maximum=needs.MAX_QUANTITY)
+    return int(token)
+
+
+def _split(args: str) -> list[str]:
+    try:
+        return shlex.split(args)
+    except ValueError:
+        return args.split()
+
+
+def cmd_start(ctx, args: str) -> None:
+    ctx.reply("welcome", "welcome", name=ctx.person.display_name)
+
+
+def cmd_help(ctx, args: str) -> None:
+    ctx.reply("help", "help", roles=sorted(permissions.roles_of(ctx.s, ctx.person, ctx.community)))
+
+
+def cmd_need(ctx, args: str) -> None:
+    from core import dialogue
+
+    if not args:
+        dialogue.start(ctx, "need")
+        return
+    _propose_from_text(ctx, args, "need")
+
+
+def cmd_offer(ctx, args: str) -> None:
+    from core import dialogue
+
+    if not args:
+        dialogue.start(ctx, "offer")
+        return
+    _propose_from_text(ctx, args, "offer")
+
+
+def _propose_from_text(ctx, text: str, intent: str) -> None:
+    rec = intake.recognise(ctx, text, ctx.now)
+    data = intake.recognition_data(rec, text)
+    data["intent"] = intent
+    if intent == "need" and not data["items"]:
+        raise Refused("refused/need_without_item")
+    if intent == "offer" and not data["items"] and not data["capabilities"]:
+        raise Refused("refused/offer_without_capacity")
+    if intent == "need" and not data.get("facility"):
+        data["facility"] = intake.facility_in(text)
+    intake.propose(ctx, data, intent)
+
+
+def cmd_status(ctx, args: str) -> None:
+    needs.status(ctx)
+
+
+def cmd_ask(ctx, args: str) -> None:
+    if not args:
+        raise Refused("refused/usage", usage="/question <texte>")
+    rec = intake.recognise(ctx, args, ctx.now)
+    escalation.propose_question(ctx, args, rec.topic)
+
+
+def cmd_answer(ctx, args: str) -> None:
+    ref, _, text = args.partition(" ")
+    ticket = parse_ref(ref, "Q") if ref else None
+    if ticket is None or not text.strip():
+        raise Refused("refused/usage", usage="/answer Q-12 <réponse>")
+    public = True
+    if text.startswith("--private "):
+        public, text = False, text[len("--private "):]
+    escalation.answer(ctx, ticket, text.strip(), public=public)
+
+
+def cmd_commit(ctx, args: str) -> None:
+    parts = _split(args)
+    if not parts:
+        raise Refused("refused/usage", usage="/commit N-12 50")
+    need_id = parse_ref(parts[0], "N")
+    if need_id is None:
+        raise Refused("refused/unknown_need", ref=parts[0][:20])
+    needs.commit(ctx, need_id, _int(parts[1]) if len(parts) > 1 else None)
+
+
+def cmd_deliver(ctx, args: str) -> None:
+    parts = _split(args)
+    if not parts:
+        raise Refused("refused/usage", usage="/deliver N-12 [50]")
+    need_id = parse_ref(parts[0], "N")
+    if need_id is None:
+        raise Refused("refused/unknown_need", ref=parts[0][:20])
+    needs.deliver(ctx, need_id, _int(parts[1]) if len(parts) > 1 else None)
+
+
+def _need_arg(ctx, args: str, usage: str) -> int:
+    parts = _split(args)
+    if not parts:
+        raise Refused("refused/usage", usage=usage)
+    need_id = parse_ref(parts[0], "N")
+    if need_id is None:
+        raise Refused("refused/unknown_need", ref=parts[0][:20])
+    return need_id
+
+
+def cmd_received(ctx, args: str) -> None:
+    needs.received(ctx, _need_arg(ctx, args, "/received N-12"))
+
+
+def cmd_cancel(ctx, args: str) -> None:
+    from core import dialogue
+
+    if not args:
+        if dialogue.cancel(ctx):
+            return
+        pending = intake.latest_pending(ctx)
+        if pending is not None:
+            intake.settle(ctx, pending.id, "dismiss")
+            return
+        raise Refused("refused/usage", usage="/cancel N-12")
+    needs.cancel(ctx, _need_arg(ctx, args, "/cancel N-12"))
+
+
+def cmd_close(ctx, args: str) -> None:
+    needs.close(ctx, _need_arg(ctx, args, "/close N-12"))
+
+
+def cmd_guidance(ctx, args: str) -> None:
+    from core.guidance import category_context
+
+    arg = args.strip()
+    if arg.isdigit() and ctx.s.get(RiskCategory, int(arg)):
+        cats = [int(arg)]
+    else:
+        item = ctx.s.get(Item, arg) if arg else None
+        cats = [item.category] if item and item.category else [1, 2, 3, 4]
+    for cat in cats:
+        ctx.reply(f"guidance/category_{cat}", "guidance", items=[], **category_context(ctx, cat))
+
+
+def cmd_lang(ctx, args: str) -> None:
+    lang = args.strip().lower()[:2]
+    if lang not in ("fr", "en"):
+        raise Refused("refused/usage", usage="/lang fr|en")
+    ctx.person.language = lang
+    ctx.lang = lang
+    ctx.reply("lang_set", "info")
+
+
+def cmd_needs(ctx, args: str) -> None:
+    parts = _split(args)
+    item = next((p for p in parts if ctx.s.get(Item, p)), None)
+    near = " ".join(p for p in parts if p != item) or None
+    needs.listing_needs(ctx, near, item)
+
+
+def cmd_offers(ctx, args: str) -> None:
+    needs.listing_offers(ctx, args.strip() or None)
+
+
+def cmd_yes(ctx, args: str) -> None:
+    intake.settle(ctx, _int(args) if args.strip() else None, "confirm")
+
+
+def cmd_no(ctx, args: str) -> None:
+    intake.settle(ctx, _int(args) if args.strip() else None, "dismiss")
+
+
+def find_person(ctx, token: str) -> Person:
+    """A person named by ``platform:id``, by id on this platform, or by exact display name."""
+    token = token.strip().lstrip("@")
+    platform, _, pid = token.partition(":")
+    q = None
+    if pid and platform in ("telegram", "discord", "console"):
+        q = select(Person).where(Person.platform == platform, Person.platform_id == pid)
+    found = ctx.s.exec(q).first() if q is not None else None
+    if found is None:
+        found = ctx.s.exec(select(Person).where(Person.platform == ctx.platform, Person.platform_id == token)).first()
+    if found is None:
+        matches = list(ctx.s.exec(select(Person).where(Person.display_name == token)))
+        found = matches[0] if len(matches) == 1 else None
+    if found is None:
+        raise Refused("refused/unknown_person", who=token[:60])
+    return found
+
+
+def cmd_contacts(ctx, args: str) -> None:
+    """``/contacts`` lists; ``/contacts add WHO TOPIC [REGION] [--backup]``; ``/contacts remove WHO TOPIC``."""
+    parts = _split(args)
+    if parts and parts[0] in ("add", "ajouter", "remove", "retirer"):
+        if len(parts) < 3 or parts[2] not in escalation.TOPICS:
+            raise Refused("refused/usage", usage="/contacts add <qui> sanitary|legal|technical|logistics [région]")
+        person = find_person(ctx, parts[1])
+        topic = parts[2]
+        rest = [p for p in parts[3:] if p != "--backup"]
+        region = rest[0] if rest else None
+        rank = 1 if "--backup" in parts else 0
+        existing = ctx.s.exec(select(DesignatedContact).where(DesignatedContact.person_id == person.id,
+                                                              DesignatedContact.topic == topic,
+                                                              DesignatedContact.region == region)).first()
+        if parts[0] in ("add", "ajouter"):
+            if existing is None:
+                ctx.s.add(DesignatedContact(person_id=person.id, topic=topic, region=region, rank=rank))
+            else:
+                existing.rank = rank
+            ctx.audit("contact.designated", f"person:{person.id}", after={"topic": topic, "region": region,
+                                                                          "rank": rank})
+        elif existing is not None:
+            ctx.s.delete(existing)
+            ctx.audit("contact.removed", f"person:{person.id}", before={"topic": topic, "region": region})
+        ctx.s.flush()
+    rows = []
+    for c in ctx.s.exec(select(DesignatedContact).order_by(DesignatedContact.topic, DesignatedContact.rank)):
+        p = ctx.s.get(Person, c.person_id)
+        rows.append({"topic": c.topic, "region": c.region, "rank": c.rank,
+                     "name": p.display_name if p else "?", "platform": p.platform if p else "?"})
+    ctx.reply("contacts", "listing", contacts=rows)
+
+
+def cmd_classify(ctx, args: str) -> None:
+    parts = _split(args)
+    if len(parts) != 2 or not parts[1].isdigit():
+        raise Refused("refused/usage", usage="/classify <item> <1-4>")
+    item = ctx.s.get(Item, parts[0])
+    category = int(parts[1])
+    if item is None:
+        raise Refused("refused/unknown_item", item=parts[0][:40])
+    if ctx.s.get(RiskCategory, category) is None:
+        raise Refused("refused/usage", usage="/classify <item> <1-4>")
+    before = item.category
+    item.category = category
+    ctx.audit("item.classified", f"item:{item.id}", before={"category": before}, after={"category": category})
+    ctx.s.flush()
+    ctx.catalog_changed = True
+    ctx.reply("classified", "info", item=item.id, before=before, after=category)
+
+
+def cmd_grant(ctx, args: str) -> None:
+    parts = _split(args)
+    if len(parts) != 2 or parts[1] not in Role.ALL:
+        raise Refused("refused/usage", usage="/grant <who> moderator|admin")
+    person = find_person(ctx, parts[0])
+    permissions.grant(ctx.s, person, parts[1], ctx.community)
+    ctx.audit("role.granted", f"person:{person.id}", after={"role": parts[1]})
+    ctx.reply("granted", "info", who=person.display_name, role=parts[1])
+
+
+HANDLERS: dict[str, Callable] = {
+    "start": cmd_start, "help": cmd_help, "need": cmd_need, "offer": cmd_offer, "status": cmd_status,
+    "ask": cmd_ask, "answer": cmd_answer, "commit": cmd_commit, "deliver": cmd_deliver,
+    "received": cmd_received, "cancel": cmd_cancel, "close": cmd_close, "guidance": cmd_guidance,
+    "lang": cmd_lang, "needs": cmd_needs, "offers": cmd_offers, "yes": cmd_yes, "no": cmd_no,
+    "contacts": cmd_contacts, "classify": cmd_classify, "grant": cmd_grant,
+}

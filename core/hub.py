@@ -1,0 +1,379 @@
+"""The hub: platform-neutral messages in, outbound messages out, everything stored."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from core import catalog, permissions
+from core.db import Database
+from core.errors import BadInput, Refused
+from core.messages import Action, Button, Identity, Inbound, Outbound
+from core.models import (
+    Community,
+    Dialogue,
+    Need,
+    NeedLine,
+    OutboxMessage,
+    Person,
+    Proposal,
+    RateCounter,
+    SeenEvent,
+    utcnow,
+)
+from core.ports import Clock, SystemClock
+from core.settings import Settings
+from core.templates import Renderer
+from core.text import clean, redact_contacts
+
+log = logging.getLogger(__name__)
+
+COMMAND_RE = re.compile(r"^/(?P<name>[A-Za-zÀ-ÿ_]{1,32})(?:@\w+)?(?:\s+(?P<args>.*))?$", re.S)
+
+
+@dataclass
+class Ctx:
+    """One inbound event being handled: the open transaction, who acts, where, and what to say."""
+
+    hub: "Hub"
+    s: Session
+    now: datetime
+    person: Person
+    platform: str
+    chat: str
+    chat_kind: str
+    community: Community | None
+    lang: str
+    event_id: str
+    reply_to: str | None = None
+    location: tuple[float, float] | None = None
+    out: list[Outbound] = field(default_factory=list)
+    catalog_changed: bool = False
+
+    @property
+    def private(self) -> bool:
+        return self.chat_kind == "private"
+
+    def reply(self, template: str, kind: str, *, buttons: tuple[Button, ...] = (), **context: Any) -> None:
+        """Answer in the chat the event came from (a reply to the person's own action)."""
+        self.out.append(self.hub.compose(
+            platform=self.platform, chat=self.chat, kind=kind, template=template, language=self.lang,
+            context=context, buttons=buttons, reply_to=self.reply_to, priority=0,
+            public=not self.private, label=self.label_here(),
+        ))
+
+    def tell(self, person: Person, template: str, kind: str, *, buttons: tuple[Button, ...] = (),
+             priority: int = 1, **context: Any) -> None:
+        """Write to a person directly, on their own platform and in their language."""
+        self.out.append(self.hub.compose(
+            platform=person.platform, chat=person.platform_id, kind=kind, template=template,
+            language=person.language, context=context, buttons=buttons, direct=True, priority=priority,
+            public=False, label=f"{person.platform}:@{person.display_name}",
+        ))
+
+    def post(self, platform: str, chat: str, template: str, kind: str, language: str, *,
+             buttons: tuple[Button, ...] = (), priority: int = 1, **context: Any) -> None:
+        """Post in a public channel or group."""
+        self.out.append(self.hub.compose(
+            platform=platform, chat=chat, kind=kind, template=template, language=language,
+            context=context, buttons=buttons, priority=priority, public=True, label=f"{platform}:#{chat}",
+        ))
+
+    def label_here(self) -> str:
+        if self.private:
+            return f"{self.platform}:@{self.person.display_name}"
+        return f"{self.platform}:#{self.chat}"
+
+    def audit(self, action: str, subject: str = "", before: dict | None = None, after: dict | None = None) -> None:
+        from core.models import AuditEntry
+
+        self.s.add(AuditEntry(at=self.now, actor_id=self.person.id, action=action, subject=subject,
+                              before=before, after=after))
+
+
+class Hub:
+    """Coordinates needs, offers, guidance, escalations and briefings; knows no chat platform."""
+
+    def __init__(self, db: Database, *, settings: Settings | None = None, clock: Clock | None = None,
+                 renderer: Renderer | None = None, places: Any = None, recogniser: Any = None):
+        self.db = db
+        self.settings = settings or Settings()
+        self.clock = clock or SystemClock()
+        self.renderer = renderer or Renderer()
+        self._places = places
+        self._recogniser = recogniser
+        self._catalog_version = 0
+        self._recogniser_version = -1
+        self.refresh_catalog()
+
+    # ------------------------------------------------------------------ set-up
+
+    def refresh_catalog(self) -> None:
+        """Seed missing default catalogue rows and reload names (after any catalogue change)."""
+        with self.db.session() as s:
+            catalog.seed(s)
+            names = catalog.load_names(s)
+        self.renderer.set_names(**names)
+        self._catalog_version += 1
+
+    @property
+    def places(self):
+        if self._places is None:
+            from core.places import Gazetteer
+
+            self._places = Gazetteer.default()
+        return self._places
+
+    @property
+    def recogniser(self):
+        if self._recogniser is None or self._recogniser_version != self._catalog_version:
+            from core.recognise import LexEntry, Lexicon, Recogniser
+            from core.models import Capability, Item
+
+            with self.db.session() as s:
+                items = [LexEntry(i.id, {"fr": i.name_fr, "en": i.name_en}, dict(i.synonyms or {}))
+                         for i in s.exec(select(Item).where(Item.active == True))]  # noqa: E712
+                caps = [LexEntry(c.id, {"fr": c.name_fr, "en": c.name_en}, dict(c.synonyms or {}))
+                        for c in s.exec(select(Capability))]
+            self._recogniser = Recogniser(Lexicon.from_entries(items, caps), gazetteer=self.places)
+            self._recogniser_version = self._catalog_version
+        return self._recogniser
+
+    @property
+    def threshold(self) -> float:
+        if self.settings.recognition_threshold is not None:
+            return self.settings.recognition_threshold
+        from core.recognise import DEFAULT_THRESHOLD
+
+        return DEFAULT_THRESHOLD
+
+    # ------------------------------------------------------------------ composing
+
+    def compose(self, *, platform: str, chat: str, kind: str, template: str, language: str,
+                context: dict[str, Any], buttons: tuple[Button, ...] = (), direct: bool = False,
+                reply_to: str | None = None, priority: int = 1, public: bool = False,
+                label: str = "") -> Outbound:
+        rendered = self.renderer.render(template, language, **context)
+        text = rendered.text
+        if public:
+            text = redact_contacts(text)
+        return Outbound(platform=platform, chat=chat, kind=kind, text=text, title=rendered.title,
+                        language=language, template=template, context=context, buttons=buttons,
+                        direct=direct, reply_to=reply_to, priority=priority, label=label)
+
+    def _persist(self, s: Session, outs: list[Outbound]) -> None:
+        """Every outbound message goes into the outbox in the same transaction as what caused it."""
+        rows = []
+        for o in outs:
+            row = OutboxMessage(
+                platform=o.platform, chat=o.chat, direct=o.direct, kind=o.kind, title=o.title, text=o.text,
+                language=o.language, buttons=[{"label": b.label, "action": b.action, "style": b.style}
+                                              for b in o.buttons],
+                reply_to=o.reply_to, priority=o.priority, next_attempt_at=self.clock.now(),
+                created_at=self.clock.now(),
+            )
+            s.add(row)
+            rows.append(row)
+        s.flush()
+        for o, row in zip(outs, rows):
+            o.outbox_id = row.id
+
+    # ------------------------------------------------------------------ entry points
+
+    def receive(self, msg: Inbound) -> list[Outbound]:
+        """Handle one chat message; a redelivered platform event is handled once."""
+        return self._handle(msg.platform, msg.event_id, msg.author, msg.chat, msg.chat_kind, msg.community,
+                            msg.community_name, msg.reply_to, lambda ctx: self._on_message(ctx, msg),
+                            location=msg.location)
+
+    def act(self, action: Action) -> list[Outbound]:
+        """Handle a button press or a submitted form."""
+        return self._handle(action.platform, action.event_id, action.author, action.chat, action.chat_kind,
+                            action.community, None, None, lambda ctx: self._on_action(ctx, action))
+
+    def run_command(self, author: Identity, name: str, args: str = "", *, platform: str, chat: str,
+                    event_id: str, chat_kind: str = "private", community: str | None = None) -> list[Outbound]:
+        """Run a command given in structured form (a Discord slash command)."""
+        from core import commands
+
+        return self._handle(platform, event_id, author, chat, chat_kind, community, None, None,
+                            lambda ctx: commands.dispatch(ctx, name, args))
+
+    def _handle(self, platform: str, event_id: str, author: Identity, chat: str, chat_kind: str,
+                community_id: str | None, community_name: str | None, reply_to: str | None,
+                body: Callable[[Ctx], None], location: tuple[float, float] | None = None) -> list[Outbound]:
+        now = self.clock.now()
+        with self.db.session() as s:
+            if not self._first_time(s, platform, event_id, now):
+                return []
+            person = self._person(s, author, now)
+            community = self._community(s, platform, community_id, community_name) if community_id else None
+            lang = person.language or (community.language if community else self.settings.default_language)
+            ctx = Ctx(hub=self, s=s, now=now, person=person, platform=platform, chat=chat, chat_kind=chat_kind,
+                      community=community, lang=lang, event_id=event_id, reply_to=reply_to, location=location)
+            try:
+                with s.begin_nested():
+                    body(ctx)
+            except Refused as exc:
+                ctx.out = [o for o in ctx.out if o.kind in ("welcome", "privacy")]
+                ctx.reply(exc.template, exc.kind, **exc.context)
+            self._persist(s, ctx.out)
+        if ctx.catalog_changed:
+            self.refresh_catalog()
+        return ctx.out
+
+    def _first_time(self, s: Session, platform: str, event_id: str, now: datetime) -> bool:
+        try:
+            with s.begin_nested():
+                s.add(SeenEvent(platform=platform, event_id=str(event_id)[:128], seen_at=now))
+                s.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    def _person(self, s: Session, who: Identity, now: datetime) -> Person:
+        person = s.exec(select(Person).where(Person.platform == who.platform,
+                                             Person.platform_id == who.platform_id)).first()
+        name = clean(who.display_name)[:100] or "?"
+        if person is None:
+            lang = who.language if who.language in ("fr", "en") else self.settings.default_language
+            person = Person(platform=who.platform, platform_id=who.platform_id, display_name=name,
+                            language=lang, created_at=now, last_seen_at=now)
+            s.add(person)
+            s.flush()
+        else:
+            if person.display_name != name:
+                person.display_name = name
+            person.last_seen_at = now
+        return person
+
+    def _community(self, s: Session, platform: str, platform_id: str, name: str | None) -> Community:
+        community = s.exec(select(Community).where(Community.platform == platform,
+                                                   Community.platform_id == platform_id)).first()
+        if community is None:
+            community = Community(platform=platform, platform_id=platform_id, name=clean(name or "")[:100],
+                                  language=self.settings.default_language,
+                                  timezone=self.settings.default_timezone,
+                                  briefing_time=self.settings.briefing_time,
+                                  radius_km=self.settings.match_radius_km, created_at=self.clock.now())
+            s.add(community)
+            s.flush()
+        return community
+
+    # ------------------------------------------------------------------ messages
+
+    def _on_message(self, ctx: Ctx, msg: Inbound) -> None:
+        from core import commands, dialogue, intake
+
+        raw = msg.text or ""
+        if len(raw) > self.settings.max_text_length * 4:
+            raw = raw[: self.settings.max_text_length * 4]
+        text = clean(raw)
+        addressed = ctx.private or msg.addressed
+        if ctx.private and ctx.person.privacy_notice_at is None:
+            ctx.person.privacy_notice_at = ctx.now
+            ctx.reply("privacy", "privacy")
+        if not self._within_rate(ctx):
+            return
+        if not text and msg.location is None:
+            if addressed:
+                raise BadInput("refused/empty")
+            return
+        if len(text) > self.settings.max_text_length:
+            if addressed or text.startswith("/"):
+                raise BadInput("refused/too_long", limit=self.settings.max_text_length, length=len(text))
+            return
+        match = COMMAND_RE.match(text)
+        if match:
+            commands.dispatch(ctx, match.group("name"), (match.group("args") or "").strip())
+            return
+        if text.startswith("/"):
+            raise Refused("refused/unknown_command", command=text.split()[0][:40])
+        if dialogue.active(ctx):
+            dialogue.step(ctx, text, msg.location)
+            return
+        intake.free_text(ctx, text, msg.sent_at, addressed=addressed)
+
+    def _within_rate(self, ctx: Ctx) -> bool:
+        """A per-person flood limit, answered once per minute rather than every time."""
+        limit = self.settings.flood_limit_per_minute
+        counter = ctx.s.get(RateCounter, ctx.person.id)
+        if counter is None:
+            counter = RateCounter(person_id=ctx.person.id, window_start=ctx.now, count=0)
+            ctx.s.add(counter)
+        if ctx.now - counter.window_start >= timedelta(minutes=1):
+            counter.window_start, counter.count, counter.warned = ctx.now, 0, False
+        counter.count += 1
+        if counter.count <= limit:
+            return True
+        if not counter.warned:
+            counter.warned = True
+            ctx.reply("refused/flood", "refused", limit=limit)
+        return False
+
+    def _on_action(self, ctx: Ctx, action: Action) -> None:
+        from core import commands
+
+        commands.on_action(ctx, action.name, action.value)
+
+    # ------------------------------------------------------------------ queries used by bots and jobs
+
+    def pending_outbox(self, platform: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        with self.db.session() as s:
+            q = select(OutboxMessage).where(OutboxMessage.status == "pending")
+            if platform:
+                q = q.where(OutboxMessage.platform == platform)
+            return list(s.exec(q.order_by(OutboxMessage.priority, OutboxMessage.id).limit(limit)))
+
+    def mark_delivered(self, outbox_ids: list[int]) -> None:
+        """For a sender that delivered messages itself (the console, a direct interaction reply)."""
+        if not outbox_ids:
+            return
+        with self.db.session() as s:
+            for row in s.exec(select(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids))):
+                row.status, row.sent_at, row.attempts = "sent", self.clock.now(), row.attempts + 1
+
+    def needs_of(self, person_id: int) -> list[tuple[Need, list[NeedLine]]]:
+        with self.db.session() as s:
+            needs = list(s.exec(select(Need).where(Need.requester_id == person_id).order_by(Need.id)))
+            return [(n, list(s.exec(select(NeedLine).where(NeedLine.need_id == n.id)))) for n in needs]
+
+
+def need_ref(need_id: int) -> str:
+    return f"N-{need_id}"
+
+
+def offer_ref(offer_id: int) -> str:
+    return f"O-{offer_id}"
+
+
+def ticket_ref(ticket_id: int) -> str:
+    return f"Q-{ticket_id}"
+
+
+REF_RE = re.compile(r"^#?\s*(?P<prefix>[NnOoQqBb])?-?\s*(?P<num>\d{1,9})$")
+
+
+def parse_ref(token: str, prefix: str) -> int | None:
+    m = REF_RE.match(token.strip())
+    if not m:
+        return None
+    p = (m.group("prefix") or prefix).upper()
+    if p == "B":
+        p = "N"
+    return int(m.group("num")) if p == prefix else None
+
+
+def local_date(now: datetime, tz: str) -> date:
+    from zoneinfo import ZoneInfo
+
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+__all__ = ["Hub", "Ctx", "need_ref", "offer_ref", "ticket_ref", "parse_ref", "utcnow", "Dialogue", "Proposal"]

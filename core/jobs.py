@@ -1,0 +1,92 @@
+"""Scheduled work: briefings, ticket reminders and hand-overs. Each job is idempotent, so several
+scheduler processes may run it at once."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from core import briefing, escalation
+from core.hub import Hub, ticket_ref
+from core.messages import Outbound
+from core.models import Community, DesignatedContact, Escalation, Person
+
+log = logging.getLogger(__name__)
+
+
+def _emit(hub: Hub, s: Session, outs: list[Outbound]) -> None:
+    hub._persist(s, outs)
+
+
+def briefing_outbound(hub: Hub, s: Session, community: Community, now: datetime,
+                      data: dict[str, Any] | None = None) -> Outbound:
+    data = data or briefing.compose(s, community, now)
+    chat = community.briefing_channel or community.platform_id
+    return hub.compose(platform=community.platform, chat=chat, kind="briefing", template="briefing",
+                       language=community.language, context=data, priority=2, public=True,
+                       label=f"{community.platform}:#{chat}")
+
+
+def run_briefings(hub: Hub, now: datetime | None = None) -> list[Outbound]:
+    """Post each community's briefing once per local date, after its local briefing time."""
+    now = now or hub.clock.now()
+    sent: list[Outbound] = []
+    with hub.db.session() as s:
+        communities = list(s.exec(select(Community).order_by(Community.id)))
+    for community in communities:
+        local_date = briefing.due(community, now)
+        if local_date is None:
+            continue
+        with hub.db.session() as s:
+            row = briefing.claim(s, community, local_date, now)
+            if row is None or row.status == "sent":
+                continue
+            data = briefing.compose(s, community, now)
+            out = briefing_outbound(hub, s, community, now, data)
+            _emit(hub, s, [out])
+            row.status, row.sent_at, row.figures = "sent", now, data["figures"]
+            sent.append(out)
+    return sent
+
+
+def preview_briefing(hub: Hub, community_id: int, now: datetime | None = None) -> Outbound:
+    now = now or hub.clock.now()
+    with hub.db.session() as s:
+        community = s.get(Community, community_id)
+        return briefing_outbound(hub, s, community, now)
+
+
+def run_ticket_reminders(hub: Hub, now: datetime | None = None) -> list[Outbound]:
+    """Remind the contact after the reminder delay; hand over to the backup after the hand-over delay."""
+    now = now or hub.clock.now()
+    settings = hub.settings
+    outs: list[Outbound] = []
+    with hub.db.session() as s:
+        for esc, what in escalation.due_reminders(s, now, settings.escalation_reminder_hours,
+                                                  settings.escalation_handover_hours):
+            contacts = escalation.contacts_for(s, esc.topic, esc.region)
+            if what == "reminder":
+                esc.reminded_at = now
+                target = s.get(Person, esc.contact_id) if esc.contact_id else None
+            else:
+                esc.handed_over_at = now
+                backups = [c for c in contacts if c.person_id != esc.contact_id]
+                target = s.get(Person, backups[0].person_id) if backups else None
+                if target is not None:
+                    esc.contact_id = target.id
+            if target is None:
+                continue
+            outs.append(hub.compose(
+                platform=target.platform, chat=target.platform_id, kind="reminder",
+                template="reminder" if what == "reminder" else "handover", language=target.language,
+                context={"ref": ticket_ref(esc.id), "topic": esc.topic, "text": esc.text,
+                         "hours": round((now - esc.created_at).total_seconds() / 3600)},
+                direct=True, label=f"{target.platform}:@{target.display_name}"))
+        _emit(hub, s, outs)
+    return outs
+
+
+__all__ = ["run_briefings", "run_ticket_reminders", "preview_briefing", "DesignatedContact", "Escalation"]

@@ -1,0 +1,110 @@
+"""The neutral vocabulary every platform translates to and from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+PLATFORMS = ("telegram", "discord", "console")
+
+# Kinds of outbound message (documented in README): what a message is for.
+KINDS = (
+    "welcome", "help", "privacy",
+    "proposal", "need_recorded", "offer_recorded", "question_proposed",
+    "match", "need_nearby", "need_post", "commitment", "delivery", "status",
+    "guidance", "design_check", "warning",
+    "escalated", "ticket", "reminder", "answer", "similar_answers", "notice",
+    "briefing", "listing", "settings", "audit", "export",
+    "mydata", "forgotten", "info",
+    "refused", "error",
+)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who wrote: a platform and the person's id there, with the display name they chose."""
+
+    platform: str
+    platform_id: str
+    display_name: str
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A chat message as the core sees it, whatever the platform."""
+
+    platform: str
+    event_id: str  # unique per platform event: Telegram update_id, Discord message or interaction id
+    chat: str  # where it was written
+    author: Identity
+    text: str
+    sent_at: datetime
+    chat_kind: str = "private"  # private | group | channel | thread
+    community: str | None = None  # Discord guild id or Telegram group id; None in private chats
+    community_name: str | None = None
+    addressed: bool = False  # the bot was mentioned or replied to (always true in private chats)
+    reply_to: str | None = None
+    location: tuple[float, float] | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.chat_kind == "private"
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button pressed or a form submitted: ``name`` is the stable action id the core gave the button."""
+
+    platform: str
+    event_id: str
+    chat: str
+    author: Identity
+    name: str
+    sent_at: datetime
+    value: str | None = None
+    chat_kind: str = "private"
+    community: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str
+    style: str = "primary"  # primary | secondary | danger
+
+
+@dataclass
+class Outbound:
+    """A message the core wants sent; ``text`` is plain text that each bot escapes for its platform."""
+
+    platform: str
+    chat: str
+    kind: str
+    text: str
+    language: str
+    template: str = ""
+    context: dict[str, Any] = field(default_factory=dict)
+    title: str | None = None
+    buttons: tuple[Button, ...] = ()
+    direct: bool = False  # ``chat`` is a person's id: send in a direct conversation
+    reply_to: str | None = None
+    priority: int = 1
+    outbox_id: int | None = None
+    label: str = ""  # a human-readable recipient for logs and the console
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "to": self.label or f"{self.platform}:{self.chat}",
+            "kind": self.kind,
+            "text": self.text,
+            "title": self.title,
+            "language": self.language,
+            "template": self.template,
+            "platform": self.platform,
+            "chat": self.chat,
+            "direct": self.direct,
+            "buttons": [{"label": b.label, "action": b.action} for b in self.buttons],
+            "outbox_id": self.outbox_id,
+        }
