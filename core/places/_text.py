@@ -37,6 +37,12 @@ TOKEN_ALIASES: dict[str, str] = {
     "sr": "sur",
     "arrdt": "arrondissement",
     "arr": "arrondissement",
+    # Nicknames of big cities in chat.
+    "bdx": "bordeaux",
+    "tlse": "toulouse",
+    "mtp": "montpellier",
+    "mtpl": "montpellier",
+    "strasbg": "strasbourg",
 }
 
 # Joining words inside compound names ("Chalon-sur-Saône", "Brive-la-Gaillarde").
@@ -50,14 +56,19 @@ _BAD_PREFIXES = frozenset({"st", "ste", "sts", "notre", "le", "la", "les", "l", 
 _SPECIAL = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o", "Ø": "o", "ł": "l"})
 
 
+def fold_text(text: str) -> str:
+    """Lower-case a text and strip its accents (not cached: for whole messages)."""
+    text = text.translate(_SPECIAL).casefold()
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 @lru_cache(maxsize=65536)
 def fold(word: str) -> str:
     """Lower-case a word and strip its accents."""
-    word = word.translate(_SPECIAL).casefold()
-    if word.isascii():
-        return word
-    decomposed = unicodedata.normalize("NFKD", word)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return fold_text(word)
 
 
 @lru_cache(maxsize=65536)
@@ -87,8 +98,8 @@ def prefix_aliases(name_key: str) -> list[str]:
     """Short forms of a compound name that people use alone.
 
     "chalon sur saone" -> ["chalon"], "st die des vosges" -> ["st die"],
-    "clermont ferrand" -> ["clermont"]. A prefix always stops before a
-    joining word, except for two-word names without one.
+    "clermont ferrand" -> ["clermont"], "chamonix mont blanc" -> ["chamonix"].
+    A prefix stops before a joining word; a name without one gives its first word.
     """
     toks = name_key.split()
     if len(toks) < 2:
@@ -102,7 +113,7 @@ def prefix_aliases(name_key: str) -> list[str]:
             if prefix[0] in ARTICLES and len(prefix) == 1:
                 continue
             out.append(" ".join(prefix))
-    if not out and len(toks) == 2 and toks[0] not in _BAD_PREFIXES and len(toks[0]) >= 4:
+    if not out and toks[0] not in _BAD_PREFIXES and len(toks[0]) >= 4:
         out.append(toks[0])
     return out
 

@@ -26,6 +26,7 @@ from core.places._text import (
     TOKEN_RE,
     article_less,
     fold,
+    fold_text,
     key,
     norm_token,
     prefix_aliases,
@@ -35,7 +36,7 @@ from core.places._text import (
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 # Work cap for find_in_text: only the start of a long text is read.
-MAX_SCAN_CHARS = 5000
+MAX_SCAN_CHARS = 4000
 # Longest name, in tokens, that the scanner tries.
 MAX_NAME_TOKENS = 8
 
@@ -175,12 +176,13 @@ _DEPT_RE = re.compile(
     r"years?|personnes|pers|pieces|pcs|masques|visieres|x\b|\d))"
     r"|\((0[1-9]|[1-8]\d|9[0-5]|2a|2b|97[1-6])\)"
 )
+# Links, e-mail addresses, @mentions and #channels name no place.
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|[@#]\w[\w.-]*")
 _POSTCODE_RE = re.compile(r"(?<![\d.,/:+€$])\b(\d{5})\b(?![.,/:]\d)(?!\s*(?:€|\$|%|euros?))")
+# Paris, Lyon, Marseille: postcode prefix of their arrondissements and how many there are.
+_PLM = {"75056": ("750", 20), "69123": ("6900", 9), "13055": ("130", 16)}
+_ARR_AFTER_RE = re.compile(r"\s*(\d{1,2})\s*(?:e|eme|ème|è|er|ieme|ième|th|st|nd|rd)\b", re.IGNORECASE)
 _ARRONDISSEMENT_RE = re.compile(r"\b(\d{1,2})\s*(?:e|eme|er|ieme|ème|è|er)\b(?:\s*arr\w*)?", re.IGNORECASE)
-
-
-def _fold_text(text: str) -> str:
-    return " ".join(fold(w) for w in text.split())
 
 
 class Gazetteer:
@@ -339,10 +341,11 @@ class Gazetteer:
         query = query.strip()[:200]
         if not query:
             return None
-        folded = _fold_text(query)
+        folded = fold_text(query)
         hints = self._dept_hints(folded)
         codes = [c for c in _POSTCODE_RE.findall(query) if c in self._by_postcode]
         rest = _POSTCODE_RE.sub(" ", query)
+        arr = _ARRONDISSEMENT_RE.search(rest)
         rest = _ARRONDISSEMENT_RE.sub(" ", rest)
         rest = re.sub(r"\(\s*\w{2,3}\s*\)", " ", rest)
         rest = re.sub(r"(?i)\bcedex\b.*$", " ", rest)
@@ -357,7 +360,10 @@ class Gazetteer:
             hit = self._fuzzy(name_key, cutoff=80.0)
         if hit is None:
             return self.by_postcode(codes[0]) if codes else None
-        return self._choose(hit[0], hints, codes)
+        place = self._choose(hit[0], hints, codes)
+        if arr is not None and place.insee in _PLM and not codes:
+            place = self._arrondissement(place, arr.group(0))
+        return place
 
     # ----------------------------------------------------------------- free text
 
@@ -365,7 +371,7 @@ class Gazetteer:
         """The commune a chat message is about, or None when it names none with enough confidence."""
         if not isinstance(text, str) or not text:
             return None
-        text = text[:MAX_SCAN_CHARS]
+        text = _URL_RE.sub(_blank, text[:MAX_SCAN_CHARS])
         spans: list[tuple[str, int, int, bool]] = []  # token, start, end, capitalised
         for m in TOKEN_RE.finditer(text):
             word = m.group()
@@ -378,7 +384,7 @@ class Gazetteer:
         if not spans:
             return None
         toks = [s[0] for s in spans]
-        folded = fold(text)
+        folded = fold_text(text)
         hints = set(self._dept_hints(folded))
         codes = self._text_postcodes(text)
         for code, _pos in codes:
@@ -428,6 +434,9 @@ class Gazetteer:
             if best is None or score > best:
                 best = score
                 best_place = self._choose(match.candidates, hints, [])
+                if best_place.insee in _PLM:
+                    end = spans[match.start + match.length - 1][2]
+                    best_place = self._arrondissement(best_place, text[end:end + 20])
         for code, pos in codes:
             score = (3, -pos)
             if best is None or score > best:
@@ -449,6 +458,17 @@ class Gazetteer:
                     return self._entries[idx].place
         return self._entries[candidates[0]].place
 
+    def _arrondissement(self, city: Place, after: str) -> Place:
+        """Paris, Lyon or Marseille narrowed to the arrondissement written after it ("Paris 11e")."""
+        m = _ARR_AFTER_RE.match(after)
+        if m is None:
+            return city
+        prefix, top = _PLM[city.insee or ""]
+        number = int(m.group(1))
+        if not 1 <= number <= top:
+            return city
+        return self.by_postcode(f"{prefix}{number:02d}" if prefix != "6900" else f"{prefix}{number}") or city
+
     def _dept_hints(self, folded: str) -> list[str]:
         out = []
         for m in _DEPT_RE.finditer(folded):
@@ -462,8 +482,8 @@ class Gazetteer:
             code = m.group(1)
             if code not in self._by_postcode:
                 continue
-            before = text[:m.start()].rstrip()
-            after = text[m.end():].lstrip()
+            before = text[max(0, m.start() - 40):m.start()].rstrip()
+            after = text[m.end():m.end() + 40].lstrip()
             if not (before.endswith("(") or re.search(r"(?i)\b(?:cp|code postal|postcode|zip)\s*:?$", before)):
                 nxt = TOKEN_RE.match(after)
                 if nxt and nxt.group()[0].isalpha() and not nxt.group()[0].isupper():
@@ -520,8 +540,8 @@ class Gazetteer:
         capitalised = spans[first][3]
         start = spans[i][1]
         end = spans[i + length - 1][2]
-        before = text[:start].rstrip()
-        after = text[end:].lstrip()
+        before = text[max(0, start - 40):start].rstrip()
+        after = text[end:end + 40].lstrip()
         initial = not before or before[-1] in ".!?:;\n-•*>\"«(" or before.endswith(("...", "…"))
         prev = toks[i - 1] if i else ""
         prev2 = toks[i - 2] if i > 1 else ""
@@ -530,18 +550,24 @@ class Gazetteer:
             return None
         exact = self._entries[candidates[0]].name_key == name_key
 
+        word = text[spans[first][1]:spans[first][2]]
+        acronym = len(word) <= 4 and word.isupper() and len(word) > 1
         level = 0
         if via_article:
+            if not capitalised or acronym:
+                return None
             level = 3
         elif before.endswith("(") and after.startswith(")"):
             level = 3
         elif prev in _DIRECT_CUES:
             level = 3 if capitalised or prev not in ("to", "from", "at", "in", "a") else 1
-        elif prev in ("de", "d", "du", "des", "l"):
+        elif prev in ("de", "d", "du", "des", "l", "of"):
             if prev2 in _DE_CUE_HEADS or (prev2 == "a" and prev3 == "cote") or prev2 in ("pres",):
                 level = 3
             elif prev2 in _INSTITUTIONS or prev3 in _INSTITUTIONS:
                 level = 2
+            elif prev == "of":
+                return None
             else:
                 level = 1
         elif prev in _INSTITUTIONS:
@@ -550,10 +576,14 @@ class Gazetteer:
             m = re.match(r"\(\s*(\d{2}|2[ab]|\d{5})\s*\)|(\d{5})\b", after, re.IGNORECASE)
             if m:
                 level = 3
-        if level < 3 and re.match(r"(?i)(?:\d{1,2}\s*(?:e|eme|ème|er)\b)", after):
-            level = max(level, 2)  # "Paris 11e"
+        if level < 3 and population >= 100000 and re.match(r"(?i)\d{1,2}\s*(?:e|eme|ème|er)\b", after):
+            level = 3  # "Paris 11e", "Lyon 3ème"
 
+        if acronym and level < 3:
+            return None  # "l'ARS", "du PLA": acronyms, not towns
         zipf = self._words.get(name_key, 0.0)
+        if zipf and capitalised and population >= 100000 and exact and (level or not initial):
+            zipf = 0.0  # "Paris", "Nice", "Tours": the city, when written with a capital
         if zipf >= 5.0:
             return level if capitalised and level == 3 else None
         if zipf > 0.0:
@@ -618,13 +648,19 @@ class Gazetteer:
             phrase = " ".join(toks[i:i + length])
             if any(t.isdigit() for t in toks[i:i + length]):
                 continue
-            found = process.extractOne(phrase, bucket, scorer=fuzz.ratio, score_cutoff=88)
+            if len(phrase) < 6:
+                continue
+            found = process.extractOne(phrase, bucket, scorer=fuzz.ratio, score_cutoff=90)
             if found and (best is None or found[1] > best[1]):
                 best = (found[0], found[1], length)
         if best is None or self._words.get(best[0], 0.0) > 0 or best[0] in _STOP_KEYS:
             return None
         hit = self._names[best[0]]
         return _Match(2, i, best[2], hit[0])
+
+
+def _blank(m: re.Match) -> str:
+    return " " * len(m.group())
 
 
 def _with_postcode(place: Place, code: str) -> Place:
