@@ -7,8 +7,16 @@ import contextlib
 import io
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
 from telegram.error import BadRequest, EndPointNotFound, Forbidden, NetworkError, RetryAfter
 from telegram.ext import (
     AIORateLimiter,
@@ -301,15 +309,13 @@ def test_html_parser_offsets_are_utf16() -> None:
 
 
 async def test_commands_photo_document_chat_and_unknown_method(tg: TelegramStandIn) -> None:
-    from telegram import BotCommand, BotCommandScopeAllPrivateChats
-
     async with bot_for(tg) as bot:
         await bot.set_my_commands([BotCommand("besoin", "Signaler un besoin")], language_code="fr")
-        await bot.set_my_commands(
-            [BotCommand("start", "Start")], scope=BotCommandScopeAllPrivateChats()
-        )
+        await bot.set_my_commands([BotCommand("start", "Start")], scope=BotCommandScopeAllPrivateChats())
         fr = await bot.get_my_commands(language_code="fr")
-        photo = await bot.send_photo(42, photo=io.BytesIO(b"\x89PNG fake"), caption="<i>visière</i>", parse_mode="HTML")
+        photo = await bot.send_photo(
+            42, photo=io.BytesIO(b"\x89PNG fake"), caption="<i>visière</i>", parse_mode="HTML"
+        )
         document = await bot.send_document(42, document=io.BytesIO(b"%PDF"), filename="guide.pdf")
         await bot.send_chat_action(42, "typing")
         tg.push_update(tg.group_text(-5, 7, "hi", chat_type="group", title="Makers 13"))
@@ -369,8 +375,6 @@ async def test_stand_in_runs_in_its_own_thread() -> None:
 
 
 async def test_raw_http_json_bodies_tokens_and_unknown_methods(tg: TelegramStandIn) -> None:
-    import aiohttp
-
     url = f"{tg.base_url}{tg.token}"
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{url}/sendMessage", json={"chat_id": 9, "text": "json body"}) as response:
@@ -381,7 +385,8 @@ async def test_raw_http_json_bodies_tokens_and_unknown_methods(tg: TelegramStand
             unknown = (response.status, await response.json())
         async with http.post(f"{tg.base_url}0:wrong/getMe") as response:
             wrong_token = response.status
-        async with http.post(f"{url}/sendMessage", data={"chat_id": "9", "text": "x", "reply_markup": "{"}) as response:
+        broken = {"chat_id": "9", "text": "x", "reply_markup": "{"}
+        async with http.post(f"{url}/sendMessage", data=broken) as response:
             bad_json = response.status
     assert sent["ok"] is True and sent["result"]["text"] == "json body"
     assert sent["result"]["chat"] == {"id": 9, "type": "private", "first_name": "User9"}

@@ -55,6 +55,9 @@ MAX_CAPTION_LENGTH = 1024
 
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
 
+_UNAUTHORIZED = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+_Files = dict[str, tuple[bytes, str, str]]  # form field -> (content, filename, content type)
+
 _INT_FIELDS = frozenset(
     {"chat_id", "message_id", "offset", "limit", "reply_to_message_id", "user_id", "message_thread_id"}
 )
@@ -283,7 +286,9 @@ def parse_telegram_html(text: str, *, strict_ampersand: bool = True) -> tuple[st
             raise HtmlParseError(f'Unsupported start tag "{name}" at byte offset {byte_offset(tag_start)}')
         attrs, j = _parse_attributes(text, j, tag_start, byte_offset)
         if name == "span" and attrs.get("class") != "tg-spoiler":
-            raise HtmlParseError('Tag "span" must have class "tg-spoiler" at byte offset ' f"{byte_offset(tag_start)}")
+            raise HtmlParseError(
+                f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(tag_start)}'
+            )
         stack.append((name, out_len, attrs))
         i = j
 
@@ -319,7 +324,10 @@ def _parse_attributes(
         while k < n and (text[k].isalnum() or text[k] in "-_"):
             k += 1
         if k == j:
-            raise HtmlParseError(f"Expected equal sign in declaration of an attribute of the tag at byte offset {byte_offset(tag_start)}")
+            raise HtmlParseError(
+                "Expected equal sign in declaration of an attribute of the tag at byte offset "
+                f"{byte_offset(tag_start)}"
+            )
         attr_name = text[j:k].lower()
         j = k
         while j < n and text[j].isspace():
@@ -575,7 +583,9 @@ class TelegramStandIn:
 
     # ------------------------------------------------------------------ waiting
 
-    async def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+    async def wait_until(
+        self, predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition"
+    ) -> Any:
         """Wait until ``predicate()`` is truthy and return its value; ``TimeoutError`` otherwise."""
         if self._loop is not None and not self._in_own_loop():
             future = asyncio.run_coroutine_threadsafe(self.wait_until(predicate, timeout, what), self._loop)
@@ -622,7 +632,9 @@ class TelegramStandIn:
 
     async def wait_for_held(self, n: int = 1, timeout: float = 5.0) -> int:
         """Wait until at least ``n`` requests are being held (see ``hold``)."""
-        return await self.wait_until(lambda: self._held if self._held >= n else 0, timeout, f"{n} held request(s)")
+        return await self.wait_until(
+            lambda: self._held if self._held >= n else 0, timeout, f"{n} held request(s)"
+        )
 
     # ------------------------------------------------------------------ queries on records
 
@@ -641,7 +653,10 @@ class TelegramStandIn:
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
-    def get_commands(self, scope: dict[str, Any] | None = None, language_code: str = "") -> list[dict[str, Any]]:
+    def get_commands(
+        self, scope: dict[str, Any] | None = None, language_code: str = ""
+    ) -> list[dict[str, Any]]:
+        """Commands set with setMyCommands for this scope (default scope if None) and language."""
         return self.commands.get((_scope_key(scope), language_code), [])
 
     def pending_updates(self) -> list[dict[str, Any]]:
@@ -674,7 +689,9 @@ class TelegramStandIn:
             self._fail_next = n
             self._fail_next_methods = frozenset(methods)
 
-    def fail_fraction(self, fraction: float, methods: Iterable[str] = SEND_METHODS, seed: int | None = None) -> None:
+    def fail_fraction(
+        self, fraction: float, methods: Iterable[str] = SEND_METHODS, seed: int | None = None
+    ) -> None:
         """Answer about ``fraction`` of the calls to ``methods`` with 500 (seeded random)."""
         with self._lock:
             self._fail_fraction = fraction
@@ -864,9 +881,17 @@ class TelegramStandIn:
         text = f"{head} {args}" if args else head
         entity = [{"type": "bot_command", "offset": 0, "length": _utf16_len(head)}]
         if chat_id > 0:
-            return self.private_text(chat_id, text, entities=entity, message_id=message_id, update_id=update_id)
+            return self.private_text(
+                chat_id, text, entities=entity, message_id=message_id, update_id=update_id
+            )
         return self.group_text(
-            chat_id, user_id, text, entities=entity, chat_type=chat_type, message_id=message_id, update_id=update_id
+            chat_id,
+            user_id,
+            text,
+            entities=entity,
+            chat_type=chat_type,
+            message_id=message_id,
+            update_id=update_id,
         )
 
     def location(
@@ -914,7 +939,10 @@ class TelegramStandIn:
         update_id: int | None = None,
     ) -> dict[str, Any]:
         """An update: ``user_id`` presses an inline button carrying ``data`` under a bot message."""
-        chat_id, message_id = (message.chat_id, message.message_id) if isinstance(message, SentMessage) else message
+        if isinstance(message, SentMessage):
+            chat_id, message_id = message.chat_id, message.message_id
+        else:
+            chat_id, message_id = message
         original = self._messages.get(chat_id, {}).get(message_id)
         if original is None:
             raise KeyError(f"no message {message_id} in chat {chat_id}")
@@ -960,7 +988,7 @@ class TelegramStandIn:
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+            return web.json_response(_UNAUTHORIZED, status=401)
         found = self._files.get(request.match_info["path"])
         if found is None:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
@@ -968,7 +996,7 @@ class TelegramStandIn:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+            return web.json_response(_UNAUTHORIZED, status=401)
         method = _canonical_method(request.match_info["method"])
         try:
             params, files = await _read_params(request)
@@ -989,14 +1017,15 @@ class TelegramStandIn:
             _LOGGER.exception("stand-in failure in %s", method)
             self.errors.append(exc)
             status = 500
-            body = {"ok": False, "error_code": 500, "description": f"Internal Server Error: stand-in bug {exc!r}"}
-            call.description = body["description"]
+            description = f"Internal Server Error: stand-in bug {exc!r}"
+            body = {"ok": False, "error_code": 500, "description": description}
+            call.description = description
         call.status = status
         self.status_counts[status] += 1
         self._notify_now()
         return web.json_response(body, status=status)
 
-    async def _dispatch(self, method: str, params: dict[str, Any], files: dict[str, tuple[bytes, str, str]]) -> Any:
+    async def _dispatch(self, method: str, params: dict[str, Any], files: _Files) -> Any:
         handler = _HANDLERS.get(method)
         if handler is None:
             raise _ApiError(404, "Not Found")
@@ -1053,7 +1082,8 @@ class TelegramStandIn:
             key = ("group", chat_id)
             spec = (limits.group_per_minute / 60.0, limits.group_burst)
         buckets = []
-        for bucket_key, (rate, burst) in ((key, spec), ("global", (limits.global_per_second, limits.global_burst))):
+        specs = ((key, spec), ("global", (limits.global_per_second, limits.global_burst)))
+        for bucket_key, (rate, burst) in specs:
             bucket = self._buckets.get(bucket_key)
             if bucket is None:
                 bucket = self._buckets[bucket_key] = _TokenBucket(rate, burst, now)
@@ -1094,7 +1124,8 @@ class TelegramStandIn:
         if kind == "text" and not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
         if len(text) > limit:
-            raise _ApiError(400, "Bad Request: message is too long" if kind == "text" else "Bad Request: message caption is too long")
+            what = "message" if kind == "text" else "message caption"
+            raise _ApiError(400, f"Bad Request: {what} is too long")
         return text, entities
 
     def _reply_to(self, chat_id: int, params: dict[str, Any]) -> int | None:
@@ -1102,7 +1133,9 @@ class TelegramStandIn:
         target = reply_parameters.get("message_id") or params.get("reply_to_message_id")
         if not target:
             return None
-        allow = reply_parameters.get("allow_sending_without_reply") or params.get("allow_sending_without_reply")
+        allow = reply_parameters.get("allow_sending_without_reply") or params.get(
+            "allow_sending_without_reply"
+        )
         if int(target) not in self._messages.get(chat_id, {}):
             if allow:
                 return None
@@ -1177,7 +1210,9 @@ class TelegramStandIn:
     async def _get_updates(self, params: dict[str, Any], files: Any) -> Any:
         if self.webhook["url"]:
             raise _ApiError(
-                409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
             )
         offset = params.get("offset")
         limit = max(1, min(100, params.get("limit") or 100))
@@ -1207,7 +1242,9 @@ class TelegramStandIn:
                 pass
             if generation != self._poll_generation:
                 raise _ApiError(
-                    409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+                    409,
+                    "Conflict: terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running",
                 )
 
     def _confirm(self, offset: int | None) -> None:
@@ -1279,7 +1316,7 @@ class TelegramStandIn:
             entities = params["entities"]
         return self._deliver("sendMessage", chat_id, params, raw, plain, entities, {"text": plain})
 
-    async def _send_media(self, params: dict[str, Any], files: dict[str, tuple[bytes, str, str]], field: str) -> Any:
+    async def _send_media(self, params: dict[str, Any], files: _Files, field: str) -> Any:
         chat_id = self._known_chat(params)
         caption = params.get("caption")
         plain, entities = (None, [])
@@ -1350,7 +1387,8 @@ class TelegramStandIn:
         raw = params.get("text")
         plain, entities = self._render(raw, params.get("parse_mode"), MAX_TEXT_LENGTH, "text")
         markup = params.get("reply_markup") if isinstance(params.get("reply_markup"), dict) else None
-        if plain == message.get("text") and entities == message.get("entities", []) and markup == message.get("reply_markup"):
+        same_text = plain == message.get("text") and entities == message.get("entities", [])
+        if same_text and markup == message.get("reply_markup"):
             raise _ApiError(
                 400,
                 "Bad Request: message is not modified: specified new message content and reply markup are "
@@ -1370,7 +1408,9 @@ class TelegramStandIn:
                 message.pop("reply_markup", None)
             record = self._by_key.get((chat_id, message_id))
             if record is not None:
-                record.edits.append({"method": "editMessageText", "text": raw, "params": params, "timestamp": time.time()})
+                record.edits.append(
+                    {"method": "editMessageText", "text": raw, "params": params, "timestamp": time.time()}
+                )
                 record.text, record.plain_text, record.entities = raw, plain, entities
                 record.parse_mode = params.get("parse_mode")
                 record.reply_markup = markup
@@ -1394,7 +1434,9 @@ class TelegramStandIn:
             message["edit_date"] = int(time.time())
             record = self._by_key.get((chat_id, message_id))
             if record is not None:
-                record.edits.append({"method": "editMessageReplyMarkup", "params": params, "timestamp": time.time()})
+                record.edits.append(
+                    {"method": "editMessageReplyMarkup", "params": params, "timestamp": time.time()}
+                )
                 record.reply_markup = markup
         return dict(message)
 
