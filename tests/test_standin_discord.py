@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 import aiohttp
 import discord
@@ -143,7 +144,7 @@ async def test_slash_command_immediate_response(api: DiscordStandIn) -> None:
     assert response.type == 4
     assert response.message.content == "30 × visières"
     assert response.message.ephemeral
-    assert api.messages_in(interaction["channel_id"] and int(interaction["channel_id"]), include_ephemeral=False) == []
+    assert api.messages_in(int(interaction["channel_id"]), include_ephemeral=False) == []
 
 
 async def test_guild_synced_command_carries_guild_id(api: DiscordStandIn) -> None:
@@ -395,3 +396,67 @@ async def test_library_urls_are_restored() -> None:
     async with DiscordStandIn() as api:
         assert discord.http.Route.BASE == api.api_base
     assert (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == before
+
+
+async def test_files_edits_deletes_and_autocomplete(api: DiscordStandIn) -> None:
+    bot = make_bot()
+
+    async def complete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=n, value=n) for n in ("visière", "masque") if n.startswith(current)]
+
+    @bot.tree.command(name="offre", description="Proposer")
+    @app_commands.autocomplete(article=complete)
+    async def offre(interaction: discord.Interaction, article: str) -> None:
+        await interaction.response.send_message(article)
+
+    channel_id = api.channel("offres").id
+    async with api.running(bot):
+        await bot.tree.sync()
+        channel = bot.get_channel(channel_id)
+        message = await channel.send("plan", file=discord.File(io.BytesIO(b"STL"), filename="visiere.stl"))
+        await message.edit(content="plan v2")
+        doomed = await channel.send("à supprimer")
+        await doomed.delete()
+        interaction = await api.push_autocomplete("offre", {"article": "vi"}, "article", "bob")
+        response = await api.wait_for_response(interaction)
+    [kept] = api.messages_in(channel_id)
+    assert kept.content == "plan v2"
+    assert [e["content"] for e in kept.edits] == ["plan v2"]
+    assert [(a["filename"], a["content"]) for a in kept.attachments] == [("visiere.stl", b"STL")]
+    assert [m.content for m in api.messages_in(channel_id, include_deleted=True)] == ["plan v2", "à supprimer"]
+    assert response.type == 8
+    assert response.data == {"choices": [{"name": "visière", "value": "visière"}]}
+
+
+async def test_late_interaction_answer_is_refused() -> None:
+    async with DiscordStandIn(interaction_deadline=0.0) as api:
+        bot = make_bot()
+        errors: asyncio.Future[Exception] = asyncio.get_running_loop().create_future()
+
+        @bot.tree.command(name="lent", description="Trop lent")
+        async def lent(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("trop tard")
+
+        @bot.tree.error
+        async def on_error(interaction: discord.Interaction, error: Exception) -> None:
+            errors.set_result(error)
+
+        async with api.running(bot):
+            await bot.tree.sync()
+            await api.push_slash_command("lent")
+            error = await asyncio.wait_for(errors, TIMEOUT)
+    assert isinstance(error.__cause__ or error.original, discord.NotFound)
+    assert api.interaction_responses == []
+
+
+async def test_fail_fraction_injects_server_errors(api: DiscordStandIn) -> None:
+    channel_id = api.channel("général").id
+    api.fail_fraction(1.0)
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bot {api.token}"}) as http:
+        async with http.post(f"{api.api_base}/channels/{channel_id}/messages", json={"content": "a"}) as resp:
+            assert resp.status == 500
+        api.fail_fraction(0.0)
+        async with http.post(f"{api.api_base}/channels/{channel_id}/messages", json={"content": "b"}) as resp:
+            assert resp.status == 200
+    assert [m.content for m in api.messages_in(channel_id)] == ["b"]
+    assert api.server_error_count == 1
