@@ -505,8 +505,8 @@ class Gazetteer:
                 # Also a commune ("Mayenne", "Vienne"): a département only after "dans le", "en"...
                 prev = toks[i - 1] if i else ""
                 prev2 = toks[i - 2] if i > 1 else ""
-                if not (prev in ("en", "departement", "dept", "dpt") or prev2 == "dans"
-                         or (prev in ARTICLES and prev2 in ("dans", "toute", "tout", "partout"))):
+                # A commune has no article before its name unless the name has one: "l'Indre", "la Vienne".
+                if not (prev in ("en", "departement", "dept", "dpt") or prev2 == "dans" or prev in ARTICLES):
                     return 0, ()
             return length, deps
         return 0, ()
