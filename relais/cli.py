@@ -74,14 +74,14 @@ def cmd_analyse(args, settings: Settings) -> int:
 
 def cmd_run(args, settings: Settings) -> int:
     missing = settings.missing_for_run()
-    if missing and not args.scheduler_only:
+    if missing and args.only != "scheduler":
         print("relais run: no bot is configured. Set at least one of: " + ", ".join(missing)
               + " (environment or .env). Optional: RELAIS_DATABASE_URL, RELAIS_TELEGRAM_API_BASE_URL, "
               "RELAIS_DISCORD_REST_BASE_URL, RELAIS_DISCORD_GATEWAY_URL.", file=sys.stderr)
         return 2
     from relais.runner import run
 
-    return run(settings, which=args.only, scheduler_only=args.scheduler_only)
+    return run(settings, only=args.only)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyse.add_argument("file", nargs="?", default="-")
 
     run = sub.add_parser("run", help="start the configured bots and the scheduler")
-    run.add_argument("--only", choices=["telegram", "discord", "scheduler"], default=None)
-    run.add_argument("--scheduler-only", action="store_true")
+    run.add_argument("--only", choices=["telegram", "discord", "scheduler"], default=None,
+                     help="start one process kind (as in the Procfile); default: everything configured")
     return parser
 
 
