@@ -42,7 +42,9 @@ def test_markdown_is_escaped_and_links_keep_working() -> None:
 
 def test_mentions_are_neutralised() -> None:
     out = render("@everyone @here <@123456789012345678> <@!1> <@&2> <#3>")
-    assert out == f"@{ZWSP}everyone @{ZWSP}here <{ZWSP}@123456789012345678> <{ZWSP}@!1> <{ZWSP}@&2> <{ZWSP}#3>"
+    assert (
+        out == f"@{ZWSP}everyone @{ZWSP}here <{ZWSP}@123456789012345678> <{ZWSP}@!1> <{ZWSP}@&2> <{ZWSP}#3>"
+    )
 
 
 def test_title_is_bold_and_escaped() -> None:

@@ -137,7 +137,8 @@ async def test_slash_command_immediate_response(api: DiscordStandIn) -> None:
         synced = await bot.tree.sync()
         assert {c.name for c in synced} == {"besoin", "bilan", "retour", "Signaler"}
         assert next(c for c in synced if c.name == "besoin").id == api.command_id("besoin")
-        interaction = await api.push_slash_command("besoin", {"article": "visières", "quantite": 30}, "alice")
+        options = {"article": "visières", "quantite": 30}
+        interaction = await api.push_slash_command("besoin", options, "alice")
         response = await api.wait_for_response(interaction)
     assert interaction["data"]["id"] == str(api.command_id("besoin"))
     assert interaction["data"]["options"][1] == {"name": "quantite", "type": 4, "value": 30}
@@ -154,7 +155,9 @@ async def test_guild_synced_command_carries_guild_id(api: DiscordStandIn) -> Non
         guild = discord.Object(api.guild.id)
         bot.tree.copy_global_to(guild=guild)
         await bot.tree.sync(guild=guild)
-        interaction = await api.push_slash_command("besoin", {"article": "masques"}, "bob", channel_id="offres")
+        interaction = await api.push_slash_command(
+            "besoin", {"article": "masques"}, "bob", channel_id="offres"
+        )
         response = await api.wait_for_response(interaction)
     assert interaction["data"]["guild_id"] == str(api.guild.id)
     assert interaction["data"]["id"] == str(api.command_id("besoin", guild_id=api.guild.id))
@@ -168,7 +171,9 @@ async def test_deferred_response_and_followups(api: DiscordStandIn) -> None:
     async with api.running(bot):
         await bot.tree.sync()
         interaction = await api.push_slash_command("bilan", user="claire")
-        messages = await api.wait_for(lambda: len(api.messages_for(interaction)) >= 2 and api.messages_for(interaction))
+        messages = await api.wait_for(
+            lambda: len(api.messages_for(interaction)) >= 2 and api.messages_for(interaction)
+        )
     assert [r.type for r in api.responses_to(interaction)] == [5]
     assert [m.content for m in messages] == ["Bilan prêt", "Détail"]
     assert [m.source for m in messages] == ["interaction", "followup"]
@@ -348,18 +353,24 @@ async def test_raw_http_contract(api: DiscordStandIn) -> None:
             assert resp.headers["X-RateLimit-Limit"] == "5"
             assert resp.headers["X-RateLimit-Remaining"] == "4"
             message_id = (await resp.json())["id"]
-        async with http.put(f"{api.api_base}/channels/{channel_id}/messages/{message_id}/reactions/%F0%9F%91%8D/@me") as resp:
+        async with http.put(
+            f"{api.api_base}/channels/{channel_id}/messages/{message_id}/reactions/%F0%9F%91%8D/@me"
+        ) as resp:
             assert resp.status == 204
             assert "Content-Type" not in resp.headers
         for _ in range(4):
-            async with http.post(f"{api.api_base}/channels/{channel_id}/messages", json={"content": "b"}) as resp:
+            async with http.post(
+                f"{api.api_base}/channels/{channel_id}/messages", json={"content": "b"}
+            ) as resp:
                 assert resp.status == 200
         async with http.post(f"{api.api_base}/channels/{channel_id}/messages", json={"content": "c"}) as resp:
             assert resp.status == 429
             assert resp.headers["Via"] == "1.1 google"
             body = await resp.json()
             assert body["global"] is False and body["retry_after"] > 0
-        async with http.post(f"{api.api_base}/channels/{channel_id}/messages", json={"content": "x" * 2001}) as resp:
+        async with http.post(
+            f"{api.api_base}/channels/{channel_id}/messages", json={"content": "x" * 2001}
+        ) as resp:
             assert resp.status in (400, 429)
         async with http.get(f"{api.api_base}/users/@me", headers={"Authorization": "Bot wrong"}) as resp:
             assert resp.status == 401
@@ -385,7 +396,9 @@ async def test_rate_limits_can_be_switched_off() -> None:
         channel_id = api.channel("général").id
         async with aiohttp.ClientSession(headers={"Authorization": f"Bot {api.token}"}) as http:
             for i in range(8):
-                async with http.post(f"{api.api_base}/channels/{channel_id}/messages", json={"content": str(i)}) as resp:
+                async with http.post(
+                    f"{api.api_base}/channels/{channel_id}/messages", json={"content": str(i)}
+                ) as resp:
                     assert resp.status == 200
         assert len(api.messages_in(channel_id)) == 8
         assert api.rate_limited_count == 0
@@ -423,7 +436,10 @@ async def test_files_edits_deletes_and_autocomplete(api: DiscordStandIn) -> None
     assert kept.content == "plan v2"
     assert [e["content"] for e in kept.edits] == ["plan v2"]
     assert [(a["filename"], a["content"]) for a in kept.attachments] == [("visiere.stl", b"STL")]
-    assert [m.content for m in api.messages_in(channel_id, include_deleted=True)] == ["plan v2", "à supprimer"]
+    assert [m.content for m in api.messages_in(channel_id, include_deleted=True)] == [
+        "plan v2",
+        "à supprimer",
+    ]
     assert response.type == 8
     assert response.data == {"choices": [{"name": "visière", "value": "visière"}]}
 

@@ -35,9 +35,10 @@ import re
 import secrets
 import time
 from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote
 
 import yarl
@@ -74,7 +75,7 @@ def new_snowflake() -> int:
 
 
 def _iso_now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class Perm:
@@ -320,7 +321,9 @@ class Guild:
         self.members: dict[int, Member] = {}
 
     # builders -------------------------------------------------------------------
-    def add_role(self, name: str, permissions: int = 0, *, mentionable: bool = False, managed: bool = False) -> Role:
+    def add_role(
+        self, name: str, permissions: int = 0, *, mentionable: bool = False, managed: bool = False
+    ) -> Role:
         role = Role(new_snowflake(), name, permissions, len(self.roles), managed, mentionable)
         self.roles[role.id] = role
         return role
@@ -341,13 +344,17 @@ class Guild:
         channel.overwrites = list(overwrites or [])
         return channel
 
-    def add_thread(self, parent: Channel, name: str, *, private: bool = False, owner_id: int | None = None) -> Channel:
+    def add_thread(
+        self, parent: Channel, name: str, *, private: bool = False, owner_id: int | None = None
+    ) -> Channel:
         kind = ChannelType.PRIVATE_THREAD if private else ChannelType.PUBLIC_THREAD
         thread = self._add_channel(name, kind, parent.id)
         thread.owner_id = owner_id or self.owner_id or parent.id
         return thread
 
-    def add_member(self, user: User, roles: list[Role] | tuple[Role, ...] = (), *, nick: str | None = None) -> Member:
+    def add_member(
+        self, user: User, roles: list[Role] | tuple[Role, ...] = (), *, nick: str | None = None
+    ) -> Member:
         member = Member(user, [r.id for r in roles], nick)
         self.members[user.id] = member
         return member
@@ -358,7 +365,9 @@ class Guild:
         self.channels[channel.id] = channel
         return channel
 
-    def set_overwrite(self, channel: Channel, target: Role | Member | User, *, allow: int = 0, deny: int = 0) -> None:
+    def set_overwrite(
+        self, channel: Channel, target: Role | Member | User, *, allow: int = 0, deny: int = 0
+    ) -> None:
         """Set the permission overwrite of a role or member on a channel."""
         kind = 0 if isinstance(target, Role) else 1
         channel.overwrites = [o for o in channel.overwrites if (o["type"], o["id"]) != (kind, target.id)]
@@ -491,7 +500,9 @@ class Guild:
         besoins = guild.add_text_channel("besoins", parent=category)
         guild.add_text_channel("offres", parent=category)
         guild.add_text_channel(
-            "annonces", parent=category, overwrites=[{"id": guild.id, "type": 0, "allow": 0, "deny": Perm.SEND_MESSAGES}]
+            "annonces",
+            parent=category,
+            overwrites=[{"id": guild.id, "type": 0, "allow": 0, "deny": Perm.SEND_MESSAGES}],
         )
         guild.add_text_channel(
             "coordination",
@@ -1003,12 +1014,16 @@ class DiscordStandIn:
             finally:
                 self._waiters.discard(fut)
 
-    async def wait_for_response(self, interaction: dict[str, Any] | int, *, timeout: float = 5.0) -> InteractionResponse:
+    async def wait_for_response(
+        self, interaction: dict[str, Any] | int, *, timeout: float = 5.0
+    ) -> InteractionResponse:
         """Wait for the first response to an interaction."""
         return (await self.wait_for(lambda: self.responses_to(interaction), timeout=timeout))[0]
 
     def describe_sent(self) -> str:
-        return "; ".join(f"#{m.channel_id} {m.source}: {m.content[:60]!r}" for m in self.sent[-10:]) or "nothing"
+        return (
+            "; ".join(f"#{m.channel_id} {m.source}: {m.content[:60]!r}" for m in self.sent[-10:]) or "nothing"
+        )
 
     def _notify(self) -> None:
         for fut in list(self._waiters):
@@ -1027,7 +1042,12 @@ class DiscordStandIn:
             self._random.seed(seed)
 
     def inject_rate_limit(
-        self, *, channel_id: int | None = None, retry_after: float = 0.2, times: int = 1, is_global: bool = False
+        self,
+        *,
+        channel_id: int | None = None,
+        retry_after: float = 0.2,
+        times: int = 1,
+        is_global: bool = False,
     ) -> None:
         """The next ``times`` message creates (in ``channel_id`` or any) answer 429."""
         self._forced_429.extend([(channel_id, retry_after, is_global)] * times)
@@ -1131,7 +1151,9 @@ class DiscordStandIn:
         with_members = bool(session.intents & Intent.GUILD_MEMBERS)
         for guild in self.guilds:
             await self._dispatch_to(
-                session, "GUILD_CREATE", guild.create_payload(with_members=with_members, bot_id=self.bot_user.id)
+                session,
+                "GUILD_CREATE",
+                guild.create_payload(with_members=with_members, bot_id=self.bot_user.id),
             )
         self._notify()
 
@@ -1214,7 +1236,9 @@ class DiscordStandIn:
         user = self.user(author)
         guild = self._guild_of(ch)
         if mentions is None:
-            mention_users = [self.user(int(x)) for x in _USER_MENTION.findall(content) if self._known_user(int(x))]
+            mention_users = [
+                self.user(int(x)) for x in _USER_MENTION.findall(content) if self._known_user(int(x))
+            ]
         else:
             mention_users = [self.user(u) for u in mentions]
         if mention_roles is None:
@@ -1254,7 +1278,9 @@ class DiscordStandIn:
             if ref_id in self.messages:
                 data["referenced_message"] = self.messages[ref_id]
         self.messages[mid] = data
-        await self._dispatch_message_create(ch, data, mentions_bot=any(u.id == self.bot_user.id for u in mention_users))
+        await self._dispatch_message_create(
+            ch, data, mentions_bot=any(u.id == self.bot_user.id for u in mention_users)
+        )
         return data
 
     def _known_user(self, uid: int) -> bool:
@@ -1277,7 +1303,9 @@ class DiscordStandIn:
             return int(message["id"])
         return int(message)
 
-    async def _dispatch_message_create(self, ch: Channel, data: dict[str, Any], *, mentions_bot: bool) -> None:
+    async def _dispatch_message_create(
+        self, ch: Channel, data: dict[str, Any], *, mentions_bot: bool
+    ) -> None:
         sessions = [s for s in self._sessions if s.identified and not s.ws.closed]
         if not sessions:
             raise RuntimeError("no gateway session is connected to the stand-in")
@@ -1456,7 +1484,8 @@ class DiscordStandIn:
             components = values
         else:
             components = [
-                {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]} for k, v in values.items()
+                {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]}
+                for k, v in values.items()
             ]
         msg = self._message_payload(message) if message is not None else None
         if msg is not None and channel_id is None:
@@ -1484,7 +1513,8 @@ class DiscordStandIn:
         else:
             guild = next(g for g in self.guilds if g.id == guild_id)
         if channel is None:
-            channel = next(c for c in guild.channels.values() if c.type == ChannelType.TEXT)  # type: ignore[union-attr]
+            assert guild is not None
+            channel = next(c for c in guild.channels.values() if c.type == ChannelType.TEXT)
         return guild, channel
 
     def _find_command(self, name: str, type: int, guild: Guild | None) -> tuple[dict[str, Any], int | None]:
@@ -1517,7 +1547,12 @@ class DiscordStandIn:
         return 3
 
     def _option(
-        self, name: str, value: Any, defs: list[dict[str, Any]], guild: Guild | None, resolved: dict[str, dict]
+        self,
+        name: str,
+        value: Any,
+        defs: list[dict[str, Any]],
+        guild: Guild | None,
+        resolved: dict[str, dict],
     ) -> dict[str, Any]:
         kind = self._option_type(name, value, defs)
         if kind == 6:
@@ -1576,7 +1611,9 @@ class DiscordStandIn:
             "channel_id": str(channel.id),
             "channel": channel.payload(),
             "app_permissions": str(
-                guild.permissions_for(self.bot_user.id, channel.id) if guild is not None else Perm.EVERYONE_DEFAULT
+                guild.permissions_for(self.bot_user.id, channel.id)
+                if guild is not None
+                else Perm.EVERYONE_DEFAULT
             ),
             "entitlements": [],
             "authorizing_integration_owners": {"0": str(guild.id)} if guild is not None else {"1": str(u.id)},
@@ -1623,23 +1660,51 @@ class DiscordStandIn:
             ("GET", r"channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)", "_get_message"),
             ("PATCH", r"channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)", "_edit_message"),
             ("DELETE", r"channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)", "_delete_message"),
-            ("PUT", r"channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)/reactions/(?P<emoji>[^/]+)/@me", "_add_reaction"),
-            ("DELETE", r"channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)/reactions/(?P<emoji>[^/]+)/@me", "_remove_reaction"),
+            (
+                "PUT",
+                r"channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)/reactions/(?P<emoji>[^/]+)/@me",
+                "_add_reaction",
+            ),
+            (
+                "DELETE",
+                r"channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)/reactions/(?P<emoji>[^/]+)/@me",
+                "_remove_reaction",
+            ),
             ("POST", r"channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)/threads", "_create_thread"),
             ("POST", r"channels/(?P<channel_id>\d+)/threads", "_create_thread"),
             ("POST", r"channels/(?P<channel_id>\d+)/typing", "_typing"),
             ("POST", r"users/@me/channels", "_create_dm"),
             ("GET", r"guilds/(?P<guild_id>\d+)/members/(?P<user_id>\d+)", "_get_member"),
-            ("POST", r"interactions/(?P<interaction_id>\d+)/(?P<token>[^/]+)/callback", "_interaction_callback"),
+            (
+                "POST",
+                r"interactions/(?P<interaction_id>\d+)/(?P<token>[^/]+)/callback",
+                "_interaction_callback",
+            ),
             ("POST", r"webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)", "_followup"),
-            ("GET", r"webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/(?P<message_id>@original|\d+)", "_webhook_get"),
-            ("PATCH", r"webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/(?P<message_id>@original|\d+)", "_webhook_edit"),
-            ("DELETE", r"webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/(?P<message_id>@original|\d+)", "_webhook_delete"),
+            (
+                "GET",
+                r"webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/(?P<message_id>@original|\d+)",
+                "_webhook_get",
+            ),
+            (
+                "PATCH",
+                r"webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/(?P<message_id>@original|\d+)",
+                "_webhook_edit",
+            ),
+            (
+                "DELETE",
+                r"webhooks/(?P<app_id>\d+)/(?P<token>[^/]+)/messages/(?P<message_id>@original|\d+)",
+                "_webhook_delete",
+            ),
         ]
     ]
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
-        tail = request.path.split("/api/v10/", 1)[-1] if "/api/v10/" in request.path else request.match_info["tail"]
+        tail = (
+            request.path.split("/api/v10/", 1)[-1]
+            if "/api/v10/" in request.path
+            else request.match_info["tail"]
+        )
         tail = tail.strip("/")
         response = await self._handle(request, tail)
         self.requests.append((request.method, tail, response.status))
@@ -1687,7 +1752,9 @@ class DiscordStandIn:
             raise self._too_many(retry, is_global=True)
         self._global.append(now)
 
-    def _too_many(self, retry_after: float, *, is_global: bool, headers: dict[str, str] | None = None) -> _ApiError:
+    def _too_many(
+        self, retry_after: float, *, is_global: bool, headers: dict[str, str] | None = None
+    ) -> _ApiError:
         retry_after = max(0.001, math.ceil(retry_after * 1000) / 1000)
         hdrs = {"Via": "1.1 google", "Retry-After": str(max(1, math.ceil(retry_after)))}
         if is_global:
@@ -1695,7 +1762,9 @@ class DiscordStandIn:
         else:
             hdrs["X-RateLimit-Scope"] = "user"
         hdrs.update(headers or {})
-        return _ApiError(429, 0, "You are being rate limited.", hdrs, retry_after=retry_after, is_global=is_global)
+        return _ApiError(
+            429, 0, "You are being rate limited.", hdrs, retry_after=retry_after, is_global=is_global
+        )
 
     def _bucket(self, kind: str, channel_id: int) -> dict[str, str]:
         """Count one request in the channel's bucket; return headers or raise 429."""
@@ -1737,11 +1806,13 @@ class DiscordStandIn:
             payload: dict[str, Any] = {}
             files: list[dict[str, Any]] = []
             for key, value in form.items():
-                if key == "payload_json":
-                    raw = value if isinstance(value, str) else value.file.read().decode()  # type: ignore[union-attr]
-                    payload = json.loads(raw)
-                elif hasattr(value, "file"):
-                    files.append({"field": key, "filename": value.filename, "content": value.file.read()})  # type: ignore[union-attr]
+                if isinstance(value, str):
+                    if key == "payload_json":
+                        payload = json.loads(value)
+                elif key == "payload_json":
+                    payload = json.loads(value.file.read().decode())
+                else:
+                    files.append({"field": key, "filename": value.filename, "content": value.file.read()})
             return payload, files
         if not request.can_read_body:
             return {}, []
@@ -1750,7 +1821,9 @@ class DiscordStandIn:
 
     # REST handlers ---------------------------------------------------------------
     async def _get_me(self, request: web.Request) -> web.Response:
-        return _json_response({**self.bot_user.payload(), "verified": True, "mfa_enabled": False, "locale": "fr"})
+        return _json_response(
+            {**self.bot_user.payload(), "verified": True, "mfa_enabled": False, "locale": "fr"}
+        )
 
     async def _get_user(self, request: web.Request, user_id: str) -> web.Response:
         try:
@@ -1786,7 +1859,12 @@ class DiscordStandIn:
             {
                 "url": self.gateway_url,
                 "shards": 1,
-                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 0,
+                    "max_concurrency": 1,
+                },
             }
         )
 
@@ -1794,7 +1872,9 @@ class DiscordStandIn:
         if int(app_id) != self.application_id:
             raise _ApiError(403, 50001, "Missing Access")
 
-    async def _put_commands(self, request: web.Request, app_id: str, guild_id: str | None = None) -> web.Response:
+    async def _put_commands(
+        self, request: web.Request, app_id: str, guild_id: str | None = None
+    ) -> web.Response:
         self._check_app(app_id)
         gid = int(guild_id) if guild_id else None
         if gid is not None and not any(g.id == gid for g in self.guilds):
@@ -1828,7 +1908,9 @@ class DiscordStandIn:
         self.commands[gid] = result
         return _json_response(result)
 
-    async def _get_commands(self, request: web.Request, app_id: str, guild_id: str | None = None) -> web.Response:
+    async def _get_commands(
+        self, request: web.Request, app_id: str, guild_id: str | None = None
+    ) -> web.Response:
         self._check_app(app_id)
         return _json_response(self.commands.get(int(guild_id) if guild_id else None, []))
 
@@ -1869,38 +1951,62 @@ class DiscordStandIn:
         if not perms & needed:
             raise _ApiError(403, 50013, "Missing Permissions")
 
-    def _validate_message(self, payload: dict[str, Any], files: list[dict[str, Any]], *, creating: bool) -> None:
+    def _validate_message(
+        self, payload: dict[str, Any], files: list[dict[str, Any]], *, creating: bool
+    ) -> None:
         errors: dict[str, Any] = {}
         content = payload.get("content")
         if content is not None and len(content) > 2000:
-            errors["content"] = {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]}
+            errors["content"] = {
+                "_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]
+            }
         embeds = payload.get("embeds") or []
         if len(embeds) > 10:
-            errors["embeds"] = {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 10 or fewer in length."}]}
+            errors["embeds"] = {
+                "_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 10 or fewer in length."}]
+            }
         total = 0
         for e in embeds:
             total += len(e.get("title") or "") + len(e.get("description") or "")
-            total += len((e.get("footer") or {}).get("text") or "") + len((e.get("author") or {}).get("name") or "")
+            total += len((e.get("footer") or {}).get("text") or "") + len(
+                (e.get("author") or {}).get("name") or ""
+            )
             for f in e.get("fields") or []:
                 total += len(f.get("name") or "") + len(f.get("value") or "")
             if len(e.get("description") or "") > 4096 or len(e.get("title") or "") > 256:
-                errors["embeds"] = {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Embed field too long."}]}
+                errors["embeds"] = {
+                    "_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Embed field too long."}]
+                }
         if total > 6000:
-            errors["embeds"] = {"_errors": [{"code": "MAX_EMBED_SIZE_EXCEEDED", "message": "Embed size exceeds maximum size of 6000"}]}
+            errors["embeds"] = {
+                "_errors": [
+                    {"code": "MAX_EMBED_SIZE_EXCEEDED", "message": "Embed size exceeds maximum size of 6000"}
+                ]
+            }
         components = payload.get("components") or []
         if not payload.get("flags", 0) & (1 << 15) and len(components) > 5:
-            errors["components"] = {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 5 or fewer in length."}]}
+            errors["components"] = {
+                "_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 5 or fewer in length."}]
+            }
         probe = SentMessage(0, 0, None, 0, components=components)
         if any(len(cid) > 100 for cid in probe.custom_ids()):
-            errors["components"] = {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "custom_id too long."}]}
+            errors["components"] = {
+                "_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "custom_id too long."}]
+            }
         if errors:
             raise _ApiError(400, 50035, "Invalid Form Body " + json.dumps({"errors": errors}))
-        if creating and not (content or embeds or files or components or payload.get("sticker_ids") or payload.get("poll")):
+        if creating and not (
+            content or embeds or files or components or payload.get("sticker_ids") or payload.get("poll")
+        ):
             raise _ApiError(400, 50006, "Cannot send an empty message")
 
-    def _attachments(self, payload: dict[str, Any], files: list[dict[str, Any]], channel_id: int) -> list[dict[str, Any]]:
+    def _attachments(
+        self, payload: dict[str, Any], files: list[dict[str, Any]], channel_id: int
+    ) -> list[dict[str, Any]]:
         out = []
-        described = {int(a["id"]): a for a in payload.get("attachments", []) if str(a.get("id", "")).isdigit()}
+        described = {
+            int(a["id"]): a for a in payload.get("attachments", []) if str(a.get("id", "")).isdigit()
+        }
         for index, f in enumerate(files):
             aid = new_snowflake()
             meta = described.get(index, {})
@@ -2037,7 +2143,9 @@ class DiscordStandIn:
         for i, (where, status) in enumerate(self._fail_next):
             if where in (None, cid):
                 del self._fail_next[i]
-                return _json_response({"message": f"{status}: Internal Server Error", "code": 0}, status, headers)
+                return _json_response(
+                    {"message": f"{status}: Internal Server Error", "code": 0}, status, headers
+                )
         if self._fail_fraction and self._random.random() < self._fail_fraction:
             return _json_response({"message": "500: Internal Server Error", "code": 0}, 500, headers)
         self._check_send_permission(channel)
@@ -2106,7 +2214,9 @@ class DiscordStandIn:
         msg.deleted = True
         return _no_content(headers)
 
-    async def _add_reaction(self, request: web.Request, channel_id: str, message_id: str, emoji: str) -> web.Response:
+    async def _add_reaction(
+        self, request: web.Request, channel_id: str, message_id: str, emoji: str
+    ) -> web.Response:
         cid, mid = int(channel_id), int(message_id)
         self._check_channel(cid)
         headers = self._bucket("reaction", cid)
@@ -2115,7 +2225,9 @@ class DiscordStandIn:
         self.reactions.append(Reaction(cid, mid, emoji))
         return _no_content(headers)
 
-    async def _remove_reaction(self, request: web.Request, channel_id: str, message_id: str, emoji: str) -> web.Response:
+    async def _remove_reaction(
+        self, request: web.Request, channel_id: str, message_id: str, emoji: str
+    ) -> web.Response:
         cid, mid = int(channel_id), int(message_id)
         self._check_channel(cid)
         headers = self._bucket("reaction", cid)
@@ -2124,7 +2236,9 @@ class DiscordStandIn:
                 r.removed = True
         return _no_content(headers)
 
-    async def _create_thread(self, request: web.Request, channel_id: str, message_id: str | None = None) -> web.Response:
+    async def _create_thread(
+        self, request: web.Request, channel_id: str, message_id: str | None = None
+    ) -> web.Response:
         cid = int(channel_id)
         parent = self._check_channel(cid)
         guild = self._guild_of(parent)
@@ -2132,7 +2246,10 @@ class DiscordStandIn:
             raise _ApiError(400, 50024, "Cannot execute action on this channel type")
         body, _ = await self._read_payload(request)
         perms = guild.permissions_for(self.bot_user.id, cid)
-        private = message_id is None and int(body.get("type", ChannelType.PRIVATE_THREAD)) == ChannelType.PRIVATE_THREAD
+        private = (
+            message_id is None
+            and int(body.get("type", ChannelType.PRIVATE_THREAD)) == ChannelType.PRIVATE_THREAD
+        )
         needed = Perm.CREATE_PRIVATE_THREADS if private else Perm.CREATE_PUBLIC_THREADS
         if not perms & needed:
             raise _ApiError(403, 50013, "Missing Permissions")
@@ -2154,13 +2271,18 @@ class DiscordStandIn:
         return _json_response(payload, 201)
 
     # interactions -------------------------------------------------------------------
-    async def _interaction_callback(self, request: web.Request, interaction_id: str, token: str) -> web.StreamResponse:
+    async def _interaction_callback(
+        self, request: web.Request, interaction_id: str, token: str
+    ) -> web.StreamResponse:
         state = self._interactions.get(int(interaction_id))
         if state is None or state.payload["token"] != token:
             raise _ApiError(404, 10062, "Unknown interaction")
         if state.response_type is not None:
             raise _ApiError(400, 40060, "Interaction has already been acknowledged.")
-        if self.interaction_deadline is not None and time.monotonic() - state.created > self.interaction_deadline:
+        if (
+            self.interaction_deadline is not None
+            and time.monotonic() - state.created > self.interaction_deadline
+        ):
             raise _ApiError(404, 10062, "Unknown interaction")
         body, files = await self._read_payload(request)
         kind = int(body.get("type", 0))
@@ -2175,7 +2297,9 @@ class DiscordStandIn:
             resource = {"type": 4, "message": self._bot_message_payload(msg)}
         elif kind == 5:
             flags = int((data or {}).get("flags", 0)) | 128
-            msg = self._store_new(channel, {}, [], source="interaction", interaction_id=state.id, loading=True, flags=flags)
+            msg = self._store_new(
+                channel, {}, [], source="interaction", interaction_id=state.id, loading=True, flags=flags
+            )
             state.original = record.message = msg
             resource = {"type": 5, "message": self._bot_message_payload(msg)}
         elif kind in (6, 7):
@@ -2254,11 +2378,15 @@ class DiscordStandIn:
                 return m
         raise _ApiError(404, 10008, "Unknown Message")
 
-    async def _webhook_get(self, request: web.Request, app_id: str, token: str, message_id: str) -> web.Response:
+    async def _webhook_get(
+        self, request: web.Request, app_id: str, token: str, message_id: str
+    ) -> web.Response:
         state = self._state_for_token(app_id, token)
         return _json_response(self._bot_message_payload(self._webhook_message(state, message_id)))
 
-    async def _webhook_edit(self, request: web.Request, app_id: str, token: str, message_id: str) -> web.Response:
+    async def _webhook_edit(
+        self, request: web.Request, app_id: str, token: str, message_id: str
+    ) -> web.Response:
         state = self._state_for_token(app_id, token)
         msg = self._webhook_message(state, message_id)
         payload, files = await self._read_payload(request)
@@ -2269,7 +2397,9 @@ class DiscordStandIn:
         await self._echo("MESSAGE_CREATE" if was_loading else "MESSAGE_UPDATE", msg)
         return _json_response(self._bot_message_payload(msg))
 
-    async def _webhook_delete(self, request: web.Request, app_id: str, token: str, message_id: str) -> web.Response:
+    async def _webhook_delete(
+        self, request: web.Request, app_id: str, token: str, message_id: str
+    ) -> web.Response:
         state = self._state_for_token(app_id, token)
         self._webhook_message(state, message_id).deleted = True
         return _no_content()
