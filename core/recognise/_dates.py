@@ -1,0 +1,149 @@
+"""Resolving the deadline of a need ("avant vendredi", "sous 48h", "by May 5th") against the local date.
+
+A small resolver rather than dateparser: dateparser misses most relative French forms people use
+("avant vendredi", "d'ici jeudi", "sous 48h", "lundi prochain", "demain matin") and costs milliseconds
+per call. Runs on folded text (lower case, no accents).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, timedelta
+
+WEEKDAYS = {
+    "lundi": 0, "mardi": 1, "mercredi": 2, "jeudi": 3, "vendredi": 4, "samedi": 5, "dimanche": 6,
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
+    "tues": 1, "thurs": 3,
+}
+MONTHS = {
+    "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4, "mai": 5, "juin": 6,
+    "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "sept": 9, "octobre": 10, "oct": 10, "novembre": 11, "nov": 11,
+    "decembre": 12, "dec": 12,
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5, "june": 6,
+    "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sep": 9, "october": 10, "november": 11,
+    "december": 12,
+}
+
+_WD = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
+_MO = "|".join(sorted(MONTHS, key=len, reverse=True))
+_LEAD = (r"(?P<lead>avant|pour|d'ici|d ici|by|before|until|till|jusqu'a|jusqu a|au plus tard|deadline|delai|"
+         r"pour le|avant le|d'ici le|on|le|this|ce|cette|next|des|from|a partir d[eu]|depuis|since|after|apres|"
+         r"du|la|le)?")
+_SEP = r"[\s:,'.-]{0,3}"
+
+_PATTERNS = [
+    ("dmy", rf"(?<![\d/]){_LEAD}{_SEP}(?:(?:{_WD})\.?\s{{1,2}})?(?P<d>[0-3]?\d)/(?P<m>[01]?\d)(?:/(?P<y>(?:20)?\d\d))?(?![\d/])"),
+    ("dmonth", rf"\b{_LEAD}{_SEP}(?:(?:{_WD})\.?\s{{1,2}})?(?P<d>[0-3]?\d)(?:er|e|eme|st|nd|rd|th)?\s{{1,2}}(?P<mon>{_MO})\b\.?(?:\s{{1,2}}(?P<y>20\d\d))?"),
+    ("monthd", rf"\b{_LEAD}{_SEP}(?:(?:{_WD}),?\s{{1,2}})?(?P<mon>{_MO})\.?\s{{1,2}}(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b"),
+    ("in", r"\b(?P<lead>sous|dans|d'ici|d ici|within|in|en moins de|under|delai)\s{1,3}(?:les\s|the\s|next\s|prochaines?\s)?"
+           r"(?P<n>\d{1,3})\s{0,2}(?P<unit>h|heures?|hours?|hrs?|jours?|j|days?|semaines?|sem|weeks?)\b"),
+    ("endmonth", rf"\b(?P<lead>d'ici|d ici|avant|pour|by|before)?\s{{0,2}}(?:la\s|the\s)?(?:fin|end)\s{{1,2}}(?:de\s|du\s|d'|of\s)?(?:(?:la|the)\s)?(?P<mon>{_MO}|mois|month)\b"),
+    ("endweek", r"\b(?P<lead>d'ici|d ici|avant|pour|by|before)?\s{0,2}(?:la\s|the\s)?(?:(?:fin|end)\s{1,2}(?:de\s|of\s)?(?:la\s|the\s|this\s|cette\s)?(?:semaine|week)|cette semaine|this week)\b"),
+    ("weekend", r"\b(?P<lead>pour|by|avant|d'ici|d ici)?\s{0,2}(?:ce|this)\s(?:week-?\s?end)\b"),
+    ("rel", r"\b(?P<lead>pour|by|avant|d'ici|d ici|des|from|a partir d[eu])?\s{0,2}(?P<rel>apres[- ]demain|day after tomorrow|demain|tomorrow|aujourd'hui|aujourd hui|today|ce soir|tonight|ce midi|cet apres[- ]midi|this (?:afternoon|evening)|end of (?:the )?day|fin de journee)\b"),
+    ("weekday", rf"\b{_LEAD}{_SEP}(?P<wd>{_WD})\b(?P<next>\s(?:prochain|next|qui vient))?"),
+]
+_RX = re.compile("|".join(f"(?P<{name}>{rx.replace('(?P<', f'(?P<{name}_')})" for name, rx in _PATTERNS))
+_NON_DEADLINE_LEADS = {"des", "from", "a partir de", "a partir du", "depuis", "since", "after", "apres", "du"}
+_STRONG_LEADS = {"avant", "pour", "d'ici", "d ici", "by", "before", "until", "till", "jusqu'a", "jusqu a",
+                 "au plus tard", "deadline", "delai", "pour le", "avant le", "d'ici le", "sous", "within", "dans",
+                 "in", "en moins de", "under"}
+_HINT = re.compile(r"\d|demain|tomorrow|today|aujourd|soir|tonight|midi|semaine|week|fin|end|" + _WD)
+
+
+def _coming(today: date, weekday: int) -> date:
+    delta = (weekday - today.weekday()) % 7
+    return today + timedelta(days=delta or 7)
+
+
+def _make(y: int, m: int, d: int, today: date) -> date | None:
+    try:
+        out = date(y, m, d)
+    except ValueError:
+        return None
+    if out < today - timedelta(days=60):
+        try:
+            out = date(y + 1, m, d)
+        except ValueError:
+            return None
+    return out
+
+
+def _resolve(kind: str, g: dict, today: date) -> date | None:
+    if kind == "dmy":
+        d, m = int(g["dmy_d"]), int(g["dmy_m"])
+        y = g.get("dmy_y")
+        year = (2000 + int(y) if len(y) == 2 else int(y)) if y else today.year
+        if not (1 <= m <= 12):
+            return None
+        return _make(year, m, d, today) if not y else _exact(year, m, d)
+    if kind in ("dmonth", "monthd"):
+        mon = MONTHS[g[f"{kind}_mon"]]
+        d = int(g[f"{kind}_d"])
+        y = g.get(f"{kind}_y")
+        return _exact(int(y), mon, d) if y else _make(today.year, mon, d, today)
+    if kind == "in":
+        n = int(g["in_n"])
+        unit = g["in_unit"]
+        if unit.startswith("h"):
+            days = max(1, -(-n // 24))
+        elif unit.startswith(("s", "w")):
+            days = 7 * n
+        else:
+            days = n
+        return today + timedelta(days=days) if days <= 400 else None
+    if kind == "endmonth":
+        mon = g["endmonth_mon"]
+        m = today.month if mon in ("mois", "month") else MONTHS[mon]
+        y = today.year if m >= today.month - 1 else today.year + 1
+        return date(y, m, calendar.monthrange(y, m)[1])
+    if kind == "endweek":
+        return today + timedelta(days=(4 - today.weekday()) % 7) if today.weekday() <= 4 else _coming(today, 4)
+    if kind == "weekend":
+        return today if today.weekday() == 5 else _coming(today, 5)
+    if kind == "rel":
+        rel = g["rel_rel"]
+        if "apres" in rel or "after" in rel:
+            return today + timedelta(days=2)
+        if rel.startswith(("demain", "tomorrow")):
+            return today + timedelta(days=1)
+        return today
+    if kind == "weekday":
+        return _coming(today, WEEKDAYS[g["weekday_wd"]])
+    return None
+
+
+def _exact(y: int, m: int, d: int) -> date | None:
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def find_deadline(norm: str, today: date) -> tuple[date, str] | None:
+    """The deadline named in folded text, with the words it came from, or None.
+
+    A date introduced by a deadline word ("avant", "pour", "by", "sous", "d'ici") wins over a bare one;
+    dates introduced by "from", "à partir du", "depuis" are never deadlines.
+    """
+    if not _HINT.search(norm):
+        return None
+    best: tuple[int, int, date, str] | None = None
+    for m in _RX.finditer(norm):
+        kind = m.lastgroup
+        g = {k: v for k, v in m.groupdict().items() if v is not None}
+        lead = (g.get(f"{kind}_lead") or "").strip()
+        if lead in _NON_DEADLINE_LEADS:
+            continue
+        try:
+            when = _resolve(kind, g, today)
+        except (KeyError, ValueError, OverflowError):
+            when = None
+        if when is None or when < today:
+            continue
+        rank = 0 if lead in _STRONG_LEADS or kind in ("in",) else 1
+        cand = (rank, m.start(), when, m.group(0).strip())
+        if best is None or cand[:2] < best[:2]:
+            best = cand
+    return (best[2], best[3]) if best else None

@@ -1,0 +1,613 @@
+"""The chat-message recogniser: intent, items and quantities, capabilities, place, deadline, question topic.
+
+A pure function of the text, the catalogue and the clock: cue lexicons score each intent, catalogue names
+give items and capabilities, small rules attach numbers to items, and every decision leaves a readable cue.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone as dt_timezone
+from functools import lru_cache
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from core.recognise._cues import (
+    APPROX_NOUNS, ARTICLES, MULTIPLIERS, NOT_COUNT_BEFORE, NUMBER_WORDS, SKIP_BEFORE_ITEM, TOPICS, load_cues,
+)
+from core.recognise._dates import MONTHS, find_deadline
+from core.recognise._lexicon import CAPABILITY, ITEM, STOPWORDS, Lexicon
+from core.recognise._text import prepare, stem
+
+log = logging.getLogger(__name__)
+
+INTENTS = ("need", "offer", "question", "other")
+#: The hub acts on a need, offer or question only at or above this confidence; below, it stays silent in public.
+DEFAULT_THRESHOLD = 0.5
+
+_SENT_END = frozenset({".", "!", "?", "\n", ";", "…"})
+_CLAUSE_END = frozenset({",", ":", "(", ")", "[", "]", "mais", "but", "however", "cependant", "contre", "revanche",
+                         "though", '"'})
+_CONTRAST = frozenset({"mais", "but", "however", "cependant", "contre", "revanche", "though"})
+_THIRD_PARTY = frozenset({"par", "by", "a", "to", "chez"})
+_BLOCK_UNITS = frozenset("h heure heures hour hours hrs min mn jour jours j day days semaine semaines week weeks mois "
+                         "month months an ans year years % ° € euros eur e mm cm m km kg g ml l w watts".split())
+_COND_ANY = frozenset({"si", "s", "if"})
+_COND_WHO = frozenset({"qui", "who", "whoever", "quiconque"})
+_WHO_LEAD = frozenset({"anyone", "someone", "ceux", "celles", "those", "for", "pour", "quelqu", "qqn", "people"})
+_DIGITS = re.compile(r"(\d+)(?:([.,])(\d+))?([^\W\d_]*)$")
+_XNUM = re.compile(r"x(\d{1,6})$")
+_MAX_VALUE = 10_000_000
+
+
+class PlaceFinder(Protocol):
+    def find_in_text(self, text: str) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ItemMention:
+    item: str
+    quantity: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    intent: str
+    confidence: float
+    items: tuple[ItemMention, ...] = ()
+    capabilities: tuple[str, ...] = ()
+    place: Any = None
+    deadline: date | None = None
+    topic: str | None = None
+    cues: tuple[str, ...] = ()
+
+    def to_prediction(self, id: str) -> dict:
+        """This recognition in the corpus scorer's prediction format."""
+        place = None
+        if self.place is not None:
+            place = {"name": getattr(self.place, "name", str(self.place)),
+                     "lat": getattr(self.place, "lat", None), "lon": getattr(self.place, "lon", None)}
+        return {
+            "id": id,
+            "intent": self.intent,
+            "confidence": round(self.confidence, 3),
+            "items": [{"item": m.item, "quantity": m.quantity} for m in self.items],
+            "capabilities": list(self.capabilities),
+            "place": place,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "topic": self.topic,
+        }
+
+
+@dataclass(slots=True)
+class _Mention:
+    kind: str
+    id: str
+    i0: int
+    i1: int
+    surface: str
+    kept: bool = True
+    why: str = ""
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except Exception:  # unknown or malformed zone name: the caller falls back to the message's own offset
+        return None
+
+
+def _local_date(sent_at: datetime | None, tz: str | None) -> date:
+    if sent_at is None:
+        sent_at = datetime.now(dt_timezone.utc)
+    zone = _zone(tz) if tz else None
+    if sent_at.tzinfo is None:
+        return sent_at.date()
+    if zone is not None:
+        try:
+            return sent_at.astimezone(zone).date()
+        except (OverflowError, ValueError):
+            pass
+    return sent_at.date()
+
+
+class Recogniser:
+    """Recognises what a chat message is about. Thread-safe; build once and reuse."""
+
+    def __init__(self, lexicon: Lexicon | None = None, gazetteer: PlaceFinder | None = None):
+        self.lexicon = lexicon or Lexicon.default()
+        self.gazetteer = gazetteer
+        self.cues = load_cues()
+        self._fuzzy: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ public
+    def recognise(self, text: str, *, channel: str = "discord", sent_at: datetime | None = None,
+                  timezone: str | None = "Europe/Paris", language: str = "fr") -> Recognition:
+        """Recognise one message. `timezone` None means: use the offset carried by `sent_at`."""
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        try:
+            return self._recognise(text, channel, sent_at, timezone)
+        except Exception:  # a chat hub must never fall over on what someone typed
+            log.exception("recogniser failed on a message of %d characters", len(text))
+            return Recognition("other", 0.0, cues=("recogniser error",))
+
+    # ------------------------------------------------------------------ steps
+    def _stem(self, tok: str) -> str:
+        s = stem(tok)
+        lex = self.lexicon
+        if len(tok) < 7 or s in lex.vocab or tok in self.cues.known or not tok.isalpha():
+            return s
+        hit = self._fuzzy.get(s)
+        if hit is None:
+            found = process.extractOne(s, lex.item_vocab, scorer=Levenshtein.distance, score_cutoff=1)
+            hit = found[0] if found and found[0][0] == s[0] and len(found[0]) >= 7 else s
+            if len(self._fuzzy) < 50_000:
+                self._fuzzy[s] = hit
+        return hit
+
+    def _mentions(self, toks: list[str], p) -> list[_Mention]:
+        lex = self.lexicon
+        content = [i for i, t in enumerate(toks) if t not in STOPWORDS]
+        stems = [self._stem(toks[i]) for i in content]
+        out: list[_Mention] = []
+        j, m = 0, len(content)
+        while j < m:
+            cands = lex.index.get(stems[j])
+            step = 1
+            if cands:
+                for key, kind, ident in cands:
+                    L = len(key)
+                    if j + L <= m and (L == 1 or tuple(stems[j:j + L]) == key) and content[j + L - 1] - content[j] <= 2 * L:
+                        a, b = content[j], content[j + L - 1] + 1
+                        out.append(_Mention(kind, ident, a, b, p.original[p.starts[a]:p.ends[b - 1]]))
+                        step = L
+                        break
+            j += step
+        brands = self.cues.brands
+        design = self.cues.design_words
+        item_edges = {mm.i1 for mm in out if mm.kind == ITEM} | {mm.i0 - 1 for mm in out if mm.kind == ITEM}
+        for i, t in enumerate(toks):
+            cap = brands.get(t)
+            if cap and cap in lex.capability_ids:
+                if (i > 0 and toks[i - 1] in design) or i in item_edges or (i + 1) in item_edges or (i - 1) in {mm.i1 - 1 for mm in out if mm.kind == ITEM}:
+                    continue
+                out.append(_Mention(CAPABILITY, cap, i, i + 1, p.original[p.starts[i]:p.ends[i]]))
+        return out
+
+    @staticmethod
+    def _scan(index, toks: list[str]) -> list[tuple[int, int, list[tuple[str, float]]]]:
+        out = []
+        i, n = 0, len(toks)
+        while i < n:
+            cands = index.get(toks[i])
+            step = 1
+            if cands:
+                for key, cats in cands:
+                    L = len(key)
+                    if L == 1 or tuple(toks[i:i + L]) == key:
+                        out.append((i, i + L, cats))
+                        step = L
+                        break
+            i += step
+        return out
+
+    def _recognise(self, text: str, channel: str, sent_at: datetime | None, tz: str | None) -> Recognition:
+        p = prepare(text)
+        toks = p.toks
+        n = len(toks)
+        cues = self.cues
+        words = cues.words
+        why: list[str] = []
+
+        # segmentation
+        sent = [0] * n
+        clause = [0] * n
+        s = c = 0
+        q_sents: set[int] = set()
+        contrast_at: list[int] = []
+        for i, t in enumerate(toks):
+            sent[i] = s
+            clause[i] = c
+            if t in _SENT_END:
+                if t == "?":
+                    q_sents.add(s)
+                s += 1
+                c += 1
+            elif t in _CLAUSE_END:
+                c += 1
+                if t in _CONTRAST:
+                    contrast_at.append(i)
+        sent_start: dict[int, int] = {}
+        for i in range(n):
+            sent_start.setdefault(sent[i], i)
+
+        scoring = self._scan(cues.scoring, toks)
+        context = self._scan(cues.context, toks)
+        ctx_start: dict[int, list[tuple[str, int]]] = {}
+        clause_ctx: dict[int, set[str]] = {}
+        for a, b, cats in context:
+            for cat, _w in cats:
+                ctx_start.setdefault(a, []).append((cat, b))
+                clause_ctx.setdefault(clause[a], set()).add(cat)
+        for a, b, cats in scoring:
+            for cat, _w in cats:
+                if cat in ("stopped", "cancel", "report"):
+                    clause_ctx.setdefault(clause[a], set()).add(cat)
+
+        def ctx_at(i: int, cat: str) -> int | None:
+            for k, b in ctx_start.get(i, ()):
+                if k == cat:
+                    return b
+            return None
+
+        def ctx_before(i: int, cat: str, window: int) -> bool:
+            lo = max(0, i - window)
+            for a in range(lo, i):
+                if clause[a] != clause[i]:
+                    continue
+                for k, b in ctx_start.get(a, ()):
+                    if k == cat and b <= i:
+                        return True
+            return False
+
+        give_cue = any(
+            cat == "give" and not (a > 0 and toks[a - 1] in ("les", "des", "the"))
+            for a, b, cats in context for cat, _ in cats
+        )
+
+        # ---- items and capabilities
+        mentions = self._mentions(toks, p)
+        for mm in mentions:
+            cl = clause_ctx.get(clause[mm.i0], set())
+            if mm.kind == ITEM:
+                if "satisfied" in cl or "cancel" in cl:
+                    mm.kept, mm.why = False, "already covered"
+                elif "broken_ctx" in cl:
+                    mm.kept, mm.why = False, "broken equipment"
+                elif "repair" in cl:
+                    mm.kept, mm.why = False, "equipment to repair"
+                elif give_cue and ctx_before(mm.i0, "purpose", 4):
+                    mm.kept, mm.why = False, "what donated material is for"
+                elif ctx_before(mm.i0, "negation", 2) and ("stopped" in cl):
+                    mm.kept, mm.why = False, "no longer made"
+            else:
+                if ctx_before(mm.i0, "negation", 3):
+                    mm.kept, mm.why = False, "negated"
+                elif "stopped" in cl or "broken_ctx" in cl:
+                    mm.kept, mm.why = False, "out of order"
+                elif any(toks[k] in _THIRD_PARTY for k in range(max(0, mm.i0 - 4), mm.i0) if clause[k] == clause[mm.i0]) \
+                        and any(toks[k] in ("le", "la", "un", "une", "the", "a", "des", "les") for k in range(max(0, mm.i0 - 3), mm.i0)):
+                    mm.kept, mm.why = False, "someone else's"
+        caps_kept = {mm.id for mm in mentions if mm.kind == CAPABILITY and mm.kept}
+        if "materials" in caps_kept and not give_cue:
+            caps_kept.discard("materials")
+        # implied items ("masques" from someone who sews are fabric masks)
+        for words_set, item, needs_caps in cues.implied_items:
+            if item in self.lexicon.item_ids and needs_caps & caps_kept and not any(mm.kind == ITEM and mm.id == item for mm in mentions):
+                taken = {k for mm in mentions for k in range(mm.i0, mm.i1)}
+                for i, t in enumerate(toks):
+                    if t in words_set and i not in taken:
+                        mm = _Mention(ITEM, item, i, i + 1, p.original[p.starts[i]:p.ends[i]])
+                        if give_cue and ctx_before(i, "purpose", 4):
+                            mm.kept, mm.why = False, "what donated material is for"
+                        mentions.append(mm)
+        items = sorted((mm for mm in mentions if mm.kind == ITEM), key=lambda mm: mm.i0)
+        kept_items = [mm for mm in items if mm.kept]
+        item_at = {mm.i0: mm for mm in items}
+
+        # ---- numbers
+        qty_strong: dict[str, int] = {}
+        qty_weak: dict[str, int] = {}
+        qty_why: list[str] = []
+        last_attach: list[tuple[str, int]] = []  # (item id, token index of the item's end)
+        month_words = MONTHS
+        cap_ends = {mm.i1 for mm in mentions if mm.kind == CAPABILITY}
+
+        def prev_item(i: int, same_sentence: bool, window: int = 10_000) -> _Mention | None:
+            best = None
+            for mm in kept_items:
+                if mm.i1 <= i and i - mm.i1 <= window and (not same_sentence or sent[mm.i0] == sent[i]):
+                    best = mm
+            return best
+
+        def next_item(i: int, same_sentence: bool) -> _Mention | None:
+            for mm in kept_items:
+                if mm.i0 >= i and (not same_sentence or sent[mm.i0] == sent[i]):
+                    return mm
+            return None
+
+        def nearest(i: int) -> _Mention | None:
+            return prev_item(i, True) or next_item(i, True) or prev_item(i, False) or next_item(i, False)
+
+        def item_after(b: int) -> _Mention | None:
+            j = b
+            for _ in range(3):
+                if j in item_at:
+                    return item_at[j]
+                if j < n and (toks[j] in SKIP_BEFORE_ITEM or toks[j] in words.get("unit", ())):
+                    j += 1
+                else:
+                    return None
+            return item_at.get(j)
+
+        def is_rate(b: int) -> bool:
+            return b < n and ctx_at(b, "rate") is not None
+
+        def unknown_noun(b: int) -> bool:
+            if b >= n:
+                return False
+            t = toks[b]
+            if not t[0].isalpha() or t in words.get("free_after", ()) or t in words.get("unit", ()):
+                return False
+            if b in item_at or is_rate(b) or ctx_at(b, "approx") is not None or ctx_at(b, "free_after") is not None:
+                return False
+            return True
+
+        def attach(mm: _Mention | None, value: int, a: int, b: int, how: str, weak: bool = False) -> bool:
+            if mm is None:
+                return False
+            if not mm.kept:
+                return True  # the number belongs to an item that was set aside
+            if weak:
+                qty_weak.setdefault(mm.id, value)
+            else:
+                qty_strong[mm.id] = qty_strong.get(mm.id, 0) + value
+                last_attach.append((mm.id, b))
+            qty_why.append(f"quantity {value} for {mm.id} ({how} '{p.original[p.starts[a]:p.ends[b - 1]]}')")
+            return True
+
+        i = 0
+        while i < n:
+            t = toks[i]
+            value = None
+            a, b = i, i + 1
+            is_word = False
+            marker = False
+            if t[0].isdigit():
+                m = _DIGITS.match(t)
+                if m and len(m.group(1)) <= 7 and not (len(m.group(1)) > 1 and m.group(1)[0] == "0"):
+                    head, sep, tail, suffix = m.groups()
+                    ok = True
+                    v = int(head)
+                    if sep:
+                        if len(tail) == 3 and len(head) <= 3 and head[0] != "0":
+                            v = v * 1000 + int(tail)
+                        else:
+                            ok = False
+                    if suffix == "k":
+                        v *= 1000
+                    elif suffix == "x":
+                        marker = True
+                    elif suffix:
+                        ok = False
+                    if ok and not sep and not suffix:
+                        # thousands written with a space: "1 500", "12 430"
+                        while b < n and len(toks[b]) == 3 and toks[b].isdigit() and p.starts[b] - p.ends[b - 1] == 1 and v < 1000:
+                            v = v * 1000 + int(toks[b])
+                            b += 1
+                    if ok:
+                        value = v
+            elif t in NUMBER_WORDS or (t in ARTICLES and i + 1 < n and (toks[i + 1] in MULTIPLIERS or toks[i + 1] == "dozen")):
+                total, cur, j = 0, 0, i
+                while j < n and (toks[j] in NUMBER_WORDS or (j == i and toks[j] in ARTICLES) or (toks[j] == "et" and j + 1 < n and toks[j + 1] in ("un", "une"))):
+                    w = toks[j]
+                    val = 1 if w in ARTICLES else NUMBER_WORDS.get(w, 0)
+                    if w in ("et",):
+                        j += 1
+                        continue
+                    if w in MULTIPLIERS:
+                        if val == 1000:
+                            total += max(cur, 1) * 1000
+                            cur = 0
+                        else:
+                            cur = max(cur, 1) * val
+                    elif w == "dozen":
+                        cur = max(cur, 1) * 12
+                    else:
+                        cur += val
+                    j += 1
+                value, b, is_word = total + cur, j, True
+            elif t in ARTICLES and i + 1 < n and toks[i + 1] in APPROX_NOUNS:
+                value, b, is_word = APPROX_NOUNS[toks[i + 1]], i + 2, True
+            else:
+                xm = _XNUM.match(t)
+                if xm:
+                    value, marker = int(xm.group(1)), True
+            if value is None or value <= 0 or value > _MAX_VALUE:
+                i += 1 if value is None else b - i
+                continue
+            i = b
+            prev = toks[a - 1] if a > 0 else ""
+            nxt = toks[b] if b < n else ""
+            # numbers that are not counts
+            if a > 0 and prev[0].isalpha() and p.norm[p.ends[a - 1]:p.starts[a]] in ("", "-") and not marker and not is_word:
+                continue  # glued to a word: CR-10, covid-19
+            if prev in NOT_COUNT_BEFORE or prev in cues.model_words or prev in cues.brands or (a in cap_ends and not marker):
+                continue
+            if prev in month_words or nxt in month_words:
+                continue
+            if (nxt == "/" and b + 1 < n and toks[b + 1][:1].isdigit()) or (prev == "/" and a > 1 and toks[a - 2][:1].isdigit()):
+                continue
+            if not is_word and value >= 1000 and len(t) == 5 and b == a + 1 and b not in item_at and not item_after(b):
+                continue  # a postcode
+            if not is_word and 1900 <= value <= 2100 and not item_after(b):
+                continue  # a year
+            if "report_ctx" in clause_ctx.get(clause[a], ()) and ctx_before(a, "report_ctx", 8):
+                continue  # "on en a reçu 10"
+            # attach
+            target = item_after(b)
+            if target is not None:
+                attach(target, value, a, target.i1, "count before the item")
+                continue
+            if is_word and value == 1 and t in ARTICLES:
+                continue
+            before = toks[max(0, a - 3):a]
+            if marker or any(w in words.get("qty_marker", ()) for w in before) or any(
+                    ctx_at(k, "qty_marker") is not None for k in range(max(0, a - 3), a)):
+                attach(prev_item(a, False) or next_item(a, False), value, a, b, "quantity marker")
+                continue
+            if prev == "(" and a >= 2 and (a - 1) in {mm.i1 for mm in kept_items}:
+                attach(prev_item(a, True), value, a, b, "in brackets after the item")
+                continue
+            if nxt in words.get("unit", ()) or is_rate(b) or (nxt == "/" and b + 1 < n and is_rate(b)):
+                attach(nearest(a), value, a, b, "rate or unit")
+                continue
+            if nxt in _BLOCK_UNITS and nxt not in words.get("free_after", ()):
+                continue
+            if is_word and value not in APPROX_NOUNS.values():
+                continue
+            if "en" in toks[max(0, a - 4):a] and not unknown_noun(b):
+                attach(prev_item(a, False) or next_item(a, False), value, a, b, "'en' refers to the item")
+                continue
+            if prev == "+" and last_attach and a - 1 - last_attach[-1][1] <= 4:
+                item_id = last_attach[-1][0]
+                mm = next((x for x in kept_items if x.id == item_id), None)
+                attach(mm, value, a, b, "added to the previous figure")
+                continue
+            if unknown_noun(b):
+                continue
+            approx = any(ctx_at(k, "approx") is not None for k in range(max(0, a - 3), a))
+            if approx:
+                attach(nearest(a), value, a, b, "approximate count")
+                continue
+            attach(prev_item(a, True, 12), value, a, b, "count after the item")
+
+        for mm in kept_items:
+            if mm.id not in qty_strong and mm.i0 > 0 and toks[mm.i0 - 1] in ARTICLES:
+                qty_weak.setdefault(mm.id, 1)
+
+        # ---- intent scores
+        S = {"need": 0.0, "offer": 0.0, "question": 0.0, "other": 0.5}
+        topic = dict.fromkeys(TOPICS, 0.0)
+        seen_qmark = False
+        request = False
+        contrast_last = contrast_at[-1] if contrast_at else -1
+        for a, b, cats in scoring:
+            phrase = " ".join(toks[a:b])
+            in_q = sent[a] in q_sents
+            for cat, w in cats:
+                if cat == "need":
+                    lo = max(sent_start[sent[a]], a - 6)
+                    window = toks[lo:a]
+                    cond = any(x in _COND_ANY for x in window) or any(
+                        x in _COND_WHO and (k == lo == sent_start[sent[a]] or (k > 0 and toks[k - 1] in _WHO_LEAD) or k == sent_start[sent[a]])
+                        for k, x in enumerate(window, start=lo))
+                    if cond:
+                        S["offer"] += w
+                        why.append(f"conditional need '{phrase}' (offer)")
+                    else:
+                        S["need"] += w * (0.5 if in_q else 1.0)
+                        why.append(f"need cue '{phrase}'")
+                elif cat == "request":
+                    S["need"] += w
+                    request = True
+                    why.append(f"request '{phrase}'")
+                elif cat == "offer":
+                    S["offer"] += w * (0.5 if in_q else 1.0)
+                    why.append(f"offer cue '{phrase}'")
+                elif cat == "question":
+                    if phrase == "?":
+                        if seen_qmark:
+                            continue
+                        seen_qmark = True
+                    S["question"] += w
+                    why.append(f"question cue '{phrase}'")
+                elif cat in ("thanks", "report", "cancel", "stopped", "news"):
+                    ww = w * (0.4 if cat in ("cancel", "thanks") and a < contrast_last else 1.0)
+                    S["other"] += ww
+                    why.append(f"{cat} cue '{phrase}'")
+                elif cat.startswith("topic:"):
+                    topic[cat[6:]] += w
+        prefixes = cues.prefixes
+        for t in toks:
+            if len(t) < 2:
+                continue
+            for L in cues.prefix_lengths:
+                if L > len(t):
+                    break
+                for cat, w in prefixes.get(t[:L], ()):
+                    topic[cat[6:]] += w
+
+        n_items = len(kept_items)
+        n_caps = len(caps_kept)
+        institutions = sum(1 for a, b, cats in context for cat, _ in cats if cat == "institution")
+        deadline_hint = None
+        today = _local_date(sent_at, tz)
+        if n_items or S["need"] > 0:
+            deadline_hint = find_deadline(p.norm, today)
+        if n_items:
+            S["need"] += 0.5 * min(institutions, 2)
+            if deadline_hint:
+                S["need"] += 1.0
+            if request:
+                S["need"] += 1.0
+        else:
+            S["need"] *= 0.6
+        if n_caps:
+            S["offer"] += (0.8 if S["offer"] > 0 else 0.4) * min(n_caps, 3)
+        if not (n_items or n_caps or give_cue):
+            S["offer"] *= 0.4
+        top_topic = max(TOPICS, key=lambda k: topic[k])
+        if seen_qmark and topic[top_topic] >= 2:
+            S["question"] += 1.5
+        if topic[top_topic] == 0 and not (n_items or n_caps or items):
+            S["question"] *= 0.3
+        ranked = sorted(S.items(), key=lambda kv: -kv[1])
+        intent, s1 = ranked[0]
+        s2 = ranked[1][1]
+        confidence = (1 - math.exp(-max(s1, 0.0) / 2.0)) / (1 + math.exp(-(s1 - s2) * 1.2))
+        if intent == "other" and s1 <= 0.5:
+            confidence = 0.6
+
+        out_items: tuple[ItemMention, ...] = ()
+        out_caps: tuple[str, ...] = ()
+        place = None
+        deadline = None
+        topic_out = None
+        cue_list = [f"scores need={S['need']:.1f} offer={S['offer']:.1f} question={S['question']:.1f} other={S['other']:.1f}"]
+        cue_list += why[:20]
+        if intent in ("need", "offer"):
+            chosen: list[str] = []
+            for mm in items:
+                if not mm.kept:
+                    cue_list.append(f"item {mm.id} from '{mm.surface}' set aside: {mm.why}")
+                    continue
+                if intent == "offer" and ctx_before(mm.i0, "demand_of", 3):
+                    cue_list.append(f"item {mm.id} from '{mm.surface}' set aside: demand, not offer")
+                    continue
+                if mm.id not in chosen:
+                    chosen.append(mm.id)
+                    cue_list.append(f"item {mm.id} from '{mm.surface}'")
+            out_items = tuple(ItemMention(i_, qty_strong.get(i_, qty_weak.get(i_))) for i_ in chosen)
+            cue_list += [q for q in qty_why if q.split(" for ", 1)[1].split(" ", 1)[0] in chosen]
+            if intent == "offer":
+                caps = []
+                for mm in mentions:
+                    if mm.kind == CAPABILITY and mm.id in caps_kept and mm.id not in caps:
+                        caps.append(mm.id)
+                        cue_list.append(f"capability {mm.id} from '{mm.surface}'")
+                out_caps = tuple(caps)
+            if intent == "need" and deadline_hint:
+                deadline = deadline_hint[0]
+                cue_list.append(f"deadline {deadline.isoformat()} from '{deadline_hint[1]}'")
+            if self.gazetteer is not None:
+                try:
+                    place = self.gazetteer.find_in_text(p.original)
+                except Exception:
+                    log.exception("gazetteer failed")
+                    place = None
+                if place is not None:
+                    cue_list.append(f"place {getattr(place, 'name', place)}")
+        elif intent == "question":
+            topic_out = top_topic if topic[top_topic] > 0 else "logistics"
+            cue_list.append(f"topic {topic_out} (score {topic[top_topic]:.1f})")
+        return Recognition(intent, round(min(max(confidence, 0.0), 1.0), 4), out_items, out_caps, place, deadline,
+                           topic_out, tuple(cue_list))
