@@ -35,7 +35,13 @@ _SENT_END = frozenset({".", "!", "?", "\n", ";", "…"})
 _CLAUSE_END = frozenset({",", ":", "(", ")", "[", "]", "mais", "but", "however", "cependant", "contre", "revanche",
                          "though", '"'})
 _CONTRAST = frozenset({"mais", "but", "however", "cependant", "contre", "revanche", "though"})
-_THIRD_PARTY = frozenset({"par", "by", "a", "to", "chez"})
+_THIRD_PARTY = frozenset({"par", "by", "a", "au", "aux"})
+_DETS = frozenset({"le", "la", "les", "l", "un", "une", "the", "a", "an", "des", "ma", "mon", "sa", "son", "leur"})
+_EN_PRONOUN_BEFORE = frozenset("j je il on nous vous ils elles leur me m ne n y qui peux peut pouvons pourrais pourrait "
+                               "vais va t s lui".split())
+_PER_PERSON = frozenset({"chacun", "chacune", "each", "apiece", "perso"})
+_ABBREV = frozenset("env dr mme m mr st ste cf etc ex approx qte n no tel av bd ca vs".split())
+_RANGE_SEP = frozenset({"a", "to", "ou", "or", "et"})
 _BLOCK_UNITS = frozenset("h heure heures hour hours hrs min mn jour jours j day days semaine semaines week weeks mois "
                          "month months an ans year years % ° € euros eur e mm cm m km kg g ml l w watts".split())
 _COND_ANY = frozenset({"si", "s", "if"})
@@ -216,7 +222,7 @@ class Recogniser:
         for i, t in enumerate(toks):
             sent[i] = s
             clause[i] = c
-            if t in _SENT_END:
+            if t in _SENT_END and not (t == "." and i > 0 and toks[i - 1] in _ABBREV):
                 if t == "?":
                     q_sents.add(s)
                 s += 1
@@ -237,9 +243,14 @@ class Recogniser:
             for cat, _w in cats:
                 ctx_start.setdefault(a, []).append((cat, b))
                 clause_ctx.setdefault(clause[a], set()).add(cat)
+
+        def conditional(a: int) -> bool:
+            """Is the cue at `a` inside an if-clause ("si un hôpital a des appareils en panne")?"""
+            return any(toks[k] in _COND_ANY and clause[k] == clause[a] for k in range(max(0, a - 6), a))
+
         for a, b, cats in scoring:
             for cat, _w in cats:
-                if cat in ("stopped", "cancel", "report"):
+                if cat in ("stopped", "cancel", "report") and not conditional(a):
                     clause_ctx.setdefault(clause[a], set()).add(cat)
 
         def ctx_at(i: int, cat: str) -> int | None:
@@ -272,7 +283,7 @@ class Recogniser:
                     mm.kept, mm.why = False, "already covered"
                 elif "broken_ctx" in cl:
                     mm.kept, mm.why = False, "broken equipment"
-                elif "repair" in cl:
+                elif ctx_before(mm.i0, "repair", 6):
                     mm.kept, mm.why = False, "equipment to repair"
                 elif give_cue and ctx_before(mm.i0, "purpose", 4):
                     mm.kept, mm.why = False, "what donated material is for"
@@ -283,8 +294,8 @@ class Recogniser:
                     mm.kept, mm.why = False, "negated"
                 elif "stopped" in cl or "broken_ctx" in cl:
                     mm.kept, mm.why = False, "out of order"
-                elif any(toks[k] in _THIRD_PARTY for k in range(max(0, mm.i0 - 4), mm.i0) if clause[k] == clause[mm.i0]) \
-                        and any(toks[k] in ("le", "la", "un", "une", "the", "a", "des", "les") for k in range(max(0, mm.i0 - 3), mm.i0)):
+                elif any(toks[k] in _THIRD_PARTY and toks[k + 1] in _DETS and clause[k] == clause[mm.i0]
+                         for k in range(max(0, mm.i0 - 4), mm.i0 - 1)):
                     mm.kept, mm.why = False, "someone else's"
         caps_kept = {mm.id for mm in mentions if mm.kind == CAPABILITY and mm.kept}
         if "materials" in caps_kept and not give_cue:
@@ -393,6 +404,11 @@ class Recogniser:
                         while b < n and len(toks[b]) == 3 and toks[b].isdigit() and p.starts[b] - p.ends[b - 1] == 1 and v < 1000:
                             v = v * 1000 + int(toks[b])
                             b += 1
+                        # a range gives its lower bound: "3-4", "20 à 30", "20 to 30"
+                        if b < n and toks[b][:1].isdigit() and p.norm[p.ends[b - 1]:p.starts[b]].strip() in ("-", ""):
+                            b += 1
+                        elif b + 1 < n and toks[b] in _RANGE_SEP and toks[b + 1].isdigit() and int(toks[b + 1]) > v:
+                            b += 2
                     if ok:
                         value = v
             elif t in NUMBER_WORDS or (t in ARTICLES and i + 1 < n and (toks[i + 1] in MULTIPLIERS or toks[i + 1] == "dozen")):
@@ -438,7 +454,8 @@ class Recogniser:
                 continue
             if not is_word and value >= 1000 and len(t) == 5 and b == a + 1 and b not in item_at and not item_after(b):
                 continue  # a postcode
-            if not is_word and 1900 <= value <= 2100 and not item_after(b):
+            if not is_word and 1900 <= value <= 2100 and not item_after(b) and not (
+                    nxt in words.get("unit", ()) or is_rate(b)):
                 continue  # a year
             if "report_ctx" in clause_ctx.get(clause[a], ()) and ctx_before(a, "report_ctx", 8):
                 continue  # "on en a reçu 10"
@@ -464,7 +481,10 @@ class Recogniser:
                 continue
             if is_word and value not in APPROX_NOUNS.values():
                 continue
-            if "en" in toks[max(0, a - 4):a] and not unknown_noun(b):
+            if nxt in _PER_PERSON:
+                continue
+            if any(toks[k] == "en" and k > 0 and toks[k - 1] in _EN_PRONOUN_BEFORE and sent[k] == sent[a]
+                   for k in range(max(1, a - 4), a)) and not unknown_noun(b):
                 attach(prev_item(a, False) or next_item(a, False), value, a, b, "'en' refers to the item")
                 continue
             if prev == "+" and last_attach and a - 1 - last_attach[-1][1] <= 4:
@@ -521,6 +541,9 @@ class Recogniser:
                     S["question"] += w
                     why.append(f"question cue '{phrase}'")
                 elif cat in ("thanks", "report", "cancel", "stopped", "news"):
+                    if cat in ("report", "cancel", "stopped") and conditional(a):
+                        why.append(f"{cat} cue '{phrase}' ignored: conditional")
+                        continue
                     ww = w * (0.4 if cat in ("cancel", "thanks") and a < contrast_last else 1.0)
                     S["other"] += ww
                     why.append(f"{cat} cue '{phrase}'")
@@ -559,7 +582,7 @@ class Recogniser:
         if seen_qmark and topic[top_topic] >= 2:
             S["question"] += 1.5
         if topic[top_topic] == 0 and not (n_items or n_caps or items):
-            S["question"] *= 0.3
+            S["question"] *= 0.2
         ranked = sorted(S.items(), key=lambda kv: -kv[1])
         intent, s1 = ranked[0]
         s2 = ranked[1][1]
