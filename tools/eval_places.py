@@ -74,10 +74,54 @@ def main() -> None:
         f"p50 {timings[len(timings) // 2] * 1e6:.0f} µs, p99 {timings[int(len(timings) * 0.99)] * 1e6:.0f} µs, "
         f"max {timings[-1] * 1e6:.0f} µs; 100 KB text: {big_ms:.1f} ms"
     )
+    synthetic(gaz)
     if args.verbose:
         for rid, exp_name, found, text in misses:
             got = f"{found.name} ({found.department})" if found else None
             print(f"  {rid}: expected {exp_name!r}, got {got!r}: {text[:110]!r}")
+
+
+TEMPLATES = [
+    "Besoin de 20 visières à {n}, merci",
+    "EHPAD de {n} : besoin de surblouses",
+    "dispo sur {l}, ender 3",
+    "Hello, makers in {n} here, 4 printers",
+    "Mairie de {n}, recherche masques tissu",
+    "je suis a {l} et je peux coudre",
+    "{n} : 3 imprimantes dispo",
+]
+
+
+def synthetic(gaz, per_pool: int = 300, seed: int = 7) -> None:
+    """Recall on communes drawn at random, written into message templates.
+
+    "ok" is the very commune, "homonym" another commune of the same name (ranked
+    by population, which is the intended choice without other clues).
+    """
+    import random
+
+    rng = random.Random(seed)
+    communes = [e for e in gaz._entries if e.kind == "C"]
+    pools = {
+        "pop >= 2000": [e for e in communes if e.population >= 2000],
+        "pop < 2000": [e for e in communes if e.population < 2000],
+    }
+    print("synthetic messages (communes drawn at random):")
+    for label, pool in pools.items():
+        sample = rng.sample(pool, per_pool)
+        for template in TEMPLATES:
+            ok = homonym = none = 0
+            for entry in sample:
+                name = entry.place.name
+                found = gaz.find_in_text(template.format(n=name, l=name.lower()))
+                if found is None:
+                    none += 1
+                elif found.insee == entry.place.insee:
+                    ok += 1
+                elif found.name == name:
+                    homonym += 1
+            print(f"  {label:12} {template!r:45} ok {ok}/{per_pool}, homonym {homonym}, none {none}, "
+                  f"other {per_pool - ok - homonym - none}")
 
 
 if __name__ == "__main__":

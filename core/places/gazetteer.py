@@ -160,6 +160,17 @@ _ANTI_CUES = frozenset(
      "famille", "signe", "by", "cher", "chere", "merci", "thanks", "bonjour", "salut", "hello", "hi", "coucou",
      "bjr", "slt", "bravo", "mamie", "papi", "tonton", "tata"}
 )
+# Words before "à"/"to" that introduce a person rather than a place.
+_THANKS = frozenset(
+    {"merci", "mercis", "remercie", "remercions", "bravo", "thanks", "thank", "bienvenue", "welcome", "grace",
+     "dedicace", "shoutout", "coucou", "bisous", "salut", "bonjour", "hello", "hi", "demande", "demander",
+     "ask", "dis", "dites", "ecris", "ecrivez", "write", "parle", "parlez", "talk", "envoye", "envoie", "send",
+     "sent", "donne", "give", "gave", "passe", "repondre", "reply", "envoyez", "envoyer", "demandez", "dites",
+     "ecrire", "parler", "donnez", "passez", "repondez", "adressez", "contactez", "contacter", "voir", "voyez",
+     "telephonez", "appelez", "appeler", "signalez", "transmets", "transmettez", "transmis", "rends", "rendez"}
+)
+_FILLERS = frozenset({"beaucoup", "bien", "encore", "aussi", "le", "la", "les", "lui", "leur", "tout", "grand",
+                      "gros", "infiniment", "so", "much", "it", "them", "this"})
 # Names never taken from running text: they are the institutions themselves.
 _STOP_KEYS = frozenset(
     {"l hopital", "hopital", "la clinique", "l eglise", "la poste", "le port", "la mairie", "l ecole",
@@ -406,7 +417,8 @@ class Gazetteer:
                 i += area_len
                 continue
             if found is not None:
-                matches.append(found)
+                if found.level >= 0:
+                    matches.append(found)
                 i += found.length
                 continue
             if (fuzzy_budget and spans[i][3] and len(tok) >= 5 and i > 0
@@ -527,6 +539,9 @@ class Gazetteer:
             level = self._accept(toks, spans, text, i, length, name_key, hit, via_article)
             if level is not None:
                 return _Match(level, i, length, hit[0])
+            if length > 1 and self._entries[hit[0][0]].name_key == name_key:
+                # A full compound name, not taken: none of its parts is a place either.
+                return _Match(-1, i, length, ())
         return None
 
     def _accept(self, toks, spans, text, i, length, name_key, hit, via_article) -> int | None:
@@ -560,7 +575,9 @@ class Gazetteer:
         elif before.endswith("(") and after.startswith(")"):
             level = 3
         elif prev in _DIRECT_CUES:
-            level = 3 if capitalised or prev not in ("to", "from", "at", "in", "a") else 1
+            level = 3 if capitalised or prev not in ("to", "from", "at", "in") else 2
+            if prev2 in _THANKS or (prev3 in _THANKS and prev2 in _FILLERS):
+                level = 0  # "merci à Albert", "thanks to Vernon": a person
         elif prev in ("de", "d", "du", "des", "l", "of"):
             if prev2 in _DE_CUE_HEADS or (prev2 == "a" and prev3 == "cote") or prev2 in ("pres",):
                 level = 3
@@ -587,28 +604,40 @@ class Gazetteer:
         if zipf >= 5.0:
             return level if capitalised and level == 3 else None
         if zipf > 0.0:
+            if not exact and population < 5000:
+                return None  # "à Vincent" is not Vincent-Froideville
             if not capitalised:
+                # "sur macon", "a calais": a lower-case word after "à"/"sur" is a town when it is a big one.
+                direct = level == 3 and prev in _DIRECT_CUES
+                if direct and (population >= 20000 or (zipf < 4.0 and population >= 2000)):
+                    return level
                 return None
             if level == 3:
                 return level
-            if level == 2 and population >= 5000:
+            if level == 2 and population >= 2000:
                 return level
             if level <= 1 and not initial and population >= 20000 and exact:
                 return level
             return None
         if level >= 2:
             return level
+        # A full compound name ("La Fare-les-Oliviers") says more than a single word.
+        compound = exact and length > 1
         if level == 1:
-            if capitalised and population >= 500:
+            if capitalised and population >= (100 if compound else 500):
                 return level
-            if not capitalised and population >= 5000:
+            if not capitalised and population >= (1000 if compound else 5000):
                 return level
             return None
         if capitalised:
             floor = 10000 if initial else 2000
-            if not exact:
+            if compound:
+                floor //= 10
+            elif not exact:
                 floor *= 3
             return level if population >= floor else None
+        if compound and population >= 5000:
+            return level
         return level if population >= (20000 if exact else 40000) and len(name_key) >= 4 else None
 
     def _ensure_fuzzy(self) -> None:
