@@ -42,3 +42,7 @@ bench-quick: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# Before the first release only: rebuild the single initial migration from the models.
+migration-reset: $(STAMP)
+	$(BIN)/python tools/regen_initial_migration.py

@@ -12,30 +12,20 @@ from core.errors import Refused
 from core.hub import parse_ref
 from core.models import Community, DesignatedContact, Item, Person, RiskCategory, Role
 
-# name -> (canonical command, handler). French names first.
-ALIASES: dict[str, str] = {
-    "start": "start", "demarrer": "start",
-    "aide": "help", "help": "help",
-    "besoin": "need", "need": "need",
-    "offre": "offer", "offer": "offer", "propose": "offer",
-    "suivi": "status", "status": "status",
-    "question": "ask", "ask": "ask", "demander": "ask",
-    "reponse": "answer", "réponse": "answer", "repondre": "answer", "answer": "answer",
-    "engager": "commit", "jenfabrique": "commit", "commit": "commit",
-    "livre": "deliver", "livraison": "deliver", "deliver": "deliver",
-    "recu": "received", "reçu": "received", "received": "received",
-    "annuler": "cancel", "cancel": "cancel",
-    "fermer": "close", "close": "close",
-    "consignes": "guidance", "guidance": "guidance",
-    "langue": "lang", "lang": "lang", "language": "lang",
-    "besoins": "needs", "needs": "needs",
-    "offres": "offers", "offers": "offers",
-    "oui": "yes", "yes": "yes", "ok": "yes", "confirmer": "yes", "confirm": "yes",
-    "non": "no", "no": "no",
-    "contacts": "contacts",
-    "classer": "classify", "classify": "classify",
-    "role": "grant", "grant": "grant",
-}
+# The command registry: canonical name -> handler, and every alias (French first) -> canonical name.
+# Domain modules register their own commands with ``@command("canonical", "alias", ...)``.
+HANDLERS: dict[str, Callable] = {}
+ALIASES: dict[str, str] = {}
+
+
+def command(canonical: str, *aliases: str) -> Callable[[Callable], Callable]:
+    def register(handler: Callable) -> Callable:
+        HANDLERS[canonical] = handler
+        for name in (canonical, *aliases):
+            ALIASES[name] = canonical
+        return handler
+
+    return register
 
 
 def dispatch(ctx, name: str, args: str) -> None:
@@ -83,14 +73,17 @@ def _split(args: str) -> list[str]:
         return args.split()
 
 
+@command("start", "demarrer")
 def cmd_start(ctx, args: str) -> None:
     ctx.reply("welcome", "welcome", name=ctx.person.display_name)
 
 
+@command("help", "aide")
 def cmd_help(ctx, args: str) -> None:
     ctx.reply("help", "help", roles=sorted(permissions.roles_of(ctx.s, ctx.person, ctx.community)))
 
 
+@command("need", "besoin")
 def cmd_need(ctx, args: str) -> None:
     from core import dialogue
 
@@ -100,6 +93,7 @@ def cmd_need(ctx, args: str) -> None:
     _propose_from_text(ctx, args, "need")
 
 
+@command("offer", "offre", "propose")
 def cmd_offer(ctx, args: str) -> None:
     from core import dialogue
 
@@ -122,10 +116,12 @@ def _propose_from_text(ctx, text: str, intent: str) -> None:
     intake.propose(ctx, data, intent)
 
 
+@command("status", "suivi")
 def cmd_status(ctx, args: str) -> None:
     needs.status(ctx)
 
 
+@command("ask", "question", "demander")
 def cmd_ask(ctx, args: str) -> None:
     if not args:
         raise Refused("refused/usage", usage="/question <texte>")
@@ -133,6 +129,7 @@ def cmd_ask(ctx, args: str) -> None:
     escalation.propose_question(ctx, args, rec.topic)
 
 
+@command("answer", "reponse", "réponse", "repondre")
 def cmd_answer(ctx, args: str) -> None:
     ref, _, text = args.partition(" ")
     ticket = parse_ref(ref, "Q") if ref else None
@@ -144,6 +141,7 @@ def cmd_answer(ctx, args: str) -> None:
     escalation.answer(ctx, ticket, text.strip(), public=public)
 
 
+@command("commit", "engager", "jenfabrique")
 def cmd_commit(ctx, args: str) -> None:
     parts = _split(args)
     if not parts:
@@ -154,6 +152,7 @@ def cmd_commit(ctx, args: str) -> None:
     needs.commit(ctx, need_id, _int(parts[1]) if len(parts) > 1 else None)
 
 
+@command("deliver", "livre", "livraison")
 def cmd_deliver(ctx, args: str) -> None:
     parts = _split(args)
     if not parts:
@@ -174,10 +173,12 @@ def _need_arg(ctx, args: str, usage: str) -> int:
     return need_id
 
 
+@command("received", "recu", "reçu")
 def cmd_received(ctx, args: str) -> None:
     needs.received(ctx, _need_arg(ctx, args, "/received N-12"))
 
 
+@command("cancel", "annuler")
 def cmd_cancel(ctx, args: str) -> None:
     from core import dialogue
 
@@ -192,10 +193,12 @@ def cmd_cancel(ctx, args: str) -> None:
     needs.cancel(ctx, _need_arg(ctx, args, "/cancel N-12"))
 
 
+@command("close", "fermer")
 def cmd_close(ctx, args: str) -> None:
     needs.close(ctx, _need_arg(ctx, args, "/close N-12"))
 
 
+@command("guidance", "consignes")
 def cmd_guidance(ctx, args: str) -> None:
     from core.guidance import category_context
 
@@ -209,6 +212,7 @@ def cmd_guidance(ctx, args: str) -> None:
         ctx.reply(f"guidance/category_{cat}", "guidance", items=[], **category_context(ctx, cat))
 
 
+@command("lang", "langue", "language")
 def cmd_lang(ctx, args: str) -> None:
     lang = args.strip().lower()[:2]
     if lang not in ("fr", "en"):
@@ -218,6 +222,7 @@ def cmd_lang(ctx, args: str) -> None:
     ctx.reply("lang_set", "info")
 
 
+@command("needs", "besoins")
 def cmd_needs(ctx, args: str) -> None:
     parts = _split(args)
     item = next((p for p in parts if ctx.s.get(Item, p)), None)
@@ -225,14 +230,17 @@ def cmd_needs(ctx, args: str) -> None:
     needs.listing_needs(ctx, near, item)
 
 
+@command("offers", "offres")
 def cmd_offers(ctx, args: str) -> None:
     needs.listing_offers(ctx, args.strip() or None)
 
 
+@command("yes", "oui", "ok", "confirmer", "confirm")
 def cmd_yes(ctx, args: str) -> None:
     intake.settle(ctx, _int(args) if args.strip() else None, "confirm")
 
 
+@command("no", "non")
 def cmd_no(ctx, args: str) -> None:
     intake.settle(ctx, _int(args) if args.strip() else None, "dismiss")
 
@@ -255,6 +263,7 @@ def find_person(ctx, token: str) -> Person:
     return found
 
 
+@command("contacts")
 def cmd_contacts(ctx, args: str) -> None:
     """``/contacts`` lists; ``/contacts add WHO TOPIC [REGION] [--backup]``; ``/contacts remove WHO TOPIC``."""
     parts = _split(args)
@@ -288,6 +297,7 @@ def cmd_contacts(ctx, args: str) -> None:
     ctx.reply("contacts", "listing", contacts=rows)
 
 
+@command("classify", "classer")
 def cmd_classify(ctx, args: str) -> None:
     parts = _split(args)
     if len(parts) != 2 or not parts[1].isdigit():
@@ -306,6 +316,7 @@ def cmd_classify(ctx, args: str) -> None:
     ctx.reply("classified", "info", item=item.id, before=before, after=category)
 
 
+@command("grant", "role")
 def cmd_grant(ctx, args: str) -> None:
     parts = _split(args)
     if len(parts) != 2 or parts[1] not in Role.ALL:
@@ -316,10 +327,5 @@ def cmd_grant(ctx, args: str) -> None:
     ctx.reply("granted", "info", who=person.display_name, role=parts[1])
 
 
-HANDLERS: dict[str, Callable] = {
-    "start": cmd_start, "help": cmd_help, "need": cmd_need, "offer": cmd_offer, "status": cmd_status,
-    "ask": cmd_ask, "answer": cmd_answer, "commit": cmd_commit, "deliver": cmd_deliver,
-    "received": cmd_received, "cancel": cmd_cancel, "close": cmd_close, "guidance": cmd_guidance,
-    "lang": cmd_lang, "needs": cmd_needs, "offers": cmd_offers, "yes": cmd_yes, "no": cmd_no,
-    "contacts": cmd_contacts, "classify": cmd_classify, "grant": cmd_grant,
-}
+# Domain modules register their own commands with ``@command``; importing them here fills the registry.
+from core import escalation as _escalation, guidance as _guidance, matching as _matching  # noqa: E402,F401

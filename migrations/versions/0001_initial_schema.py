@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 00:30:34.544306
+Create Date: 2026-11-22 00:39:42.504838
 """
 from typing import Sequence, Union
 
