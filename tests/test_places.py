@@ -213,8 +213,9 @@ class FakeOnline:
 def test_online_fallback_is_cached():
     fake = FakeOnline()
     cache: dict[str, tuple] = {}
-    geocode = make_geocoder(online=True, user_agent="relais-test", cache=cache, online_geocoder=fake,
-                            min_delay_seconds=0)
+    geocode = make_geocoder(
+        online=True, user_agent="relais-test", cache=cache, online_geocoder=fake, min_delay_seconds=0
+    )
     # Offline first: the fake is not asked about a commune.
     assert geocode("Tours").raw["insee"] == "37261"
     assert fake.calls == []

@@ -33,7 +33,6 @@ import csv
 import gzip
 import io
 import lzma
-import math
 import struct
 import subprocess
 import sys

@@ -32,7 +32,11 @@ def main() -> None:
     gaz = Gazetteer.load()
     load_s = time.perf_counter() - t0
 
-    rows = [json.loads(line) for line in Path(args.corpus).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in Path(args.corpus).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     with_place = ok_place = without_place = ok_none = 0
     misses = []
     for row in rows:
@@ -67,11 +71,14 @@ def main() -> None:
     big_ms = (time.perf_counter() - t) * 1000
 
     print(f"load: {load_s * 1000:.0f} ms for {len(gaz)} communes")
-    print(f"need/offer with a place: {ok_place}/{with_place} within 25 km ({100 * ok_place / max(with_place, 1):.1f}%)")
-    print(f"need/offer without a place: {ok_none}/{without_place} give None ({100 * ok_none / max(without_place, 1):.1f}%)")
+    share_place = 100 * ok_place / max(with_place, 1)
+    share_none = 100 * ok_none / max(without_place, 1)
+    print(f"need/offer with a place: {ok_place}/{with_place} within 25 km ({share_place:.1f}%)")
+    print(f"need/offer without a place: {ok_none}/{without_place} give None ({share_none:.1f}%)")
     print(
         f"find_in_text over {len(timings)} calls: mean {statistics.mean(timings) * 1e6:.0f} µs, "
-        f"p50 {timings[len(timings) // 2] * 1e6:.0f} µs, p99 {timings[int(len(timings) * 0.99)] * 1e6:.0f} µs, "
+        f"p50 {timings[len(timings) // 2] * 1e6:.0f} µs, "
+        f"p99 {timings[int(len(timings) * 0.99)] * 1e6:.0f} µs, "
         f"max {timings[-1] * 1e6:.0f} µs; 100 KB text: {big_ms:.1f} ms"
     )
     synthetic(gaz)
@@ -120,8 +127,10 @@ def synthetic(gaz, per_pool: int = 300, seed: int = 7) -> None:
                     ok += 1
                 elif found.name == name:
                     homonym += 1
-            print(f"  {label:12} {template!r:45} ok {ok}/{per_pool}, homonym {homonym}, none {none}, "
-                  f"other {per_pool - ok - homonym - none}")
+            print(
+                f"  {label:12} {template!r:45} ok {ok}/{per_pool}, homonym {homonym}, none {none}, "
+                f"other {per_pool - ok - homonym - none}"
+            )
 
 
 if __name__ == "__main__":

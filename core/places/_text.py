@@ -51,9 +51,13 @@ CONNECTORS = frozenset(
 )
 ARTICLES = frozenset({"le", "la", "les", "l"})
 # Short forms that would be noise as prefix aliases.
-_BAD_PREFIXES = frozenset({"st", "ste", "sts", "notre", "le", "la", "les", "l", "d", "de", "du", "des", "grand", "petit"})
+_BAD_PREFIXES = frozenset(
+    {"st", "ste", "sts", "notre", "le", "la", "les", "l", "d", "de", "du", "des", "grand", "petit"}
+)
 
-_SPECIAL = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o", "Ø": "o", "ł": "l"})
+_SPECIAL = str.maketrans(
+    {"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o", "Ø": "o", "ł": "l"}
+)
 
 
 def fold_text(text: str) -> str:

@@ -25,7 +25,6 @@ from core.places._text import (
     KEY_VERSION,
     TOKEN_RE,
     article_less,
-    fold,
     fold_text,
     key,
     norm_token,
@@ -84,8 +83,9 @@ class _Entry:
             else:
                 prow = self.parent
                 pfirst = prow[8].split(",", 1)[0] if prow[8] else None
-                self._place = Place(prow[1], float(lat), float(lon), (dep or prow[4]) or None,
-                                    first or pfirst, prow[2])
+                self._place = Place(
+                    prow[1], float(lat), float(lon), (dep or prow[4]) or None, first or pfirst, prow[2]
+                )
         return self._place
 
 
@@ -137,49 +137,316 @@ _DIRECT_CUES = frozenset(
 )
 # Two-word cues ending in "de": "près de", "proche de", "région de".
 _DE_CUE_HEADS = frozenset(
-    {"pres", "proche", "autour", "region", "secteur", "cote", "environs", "alentours", "coin", "agglo",
-     "agglomeration", "metropole", "banlieue", "centre", "ville", "mairie", "commune", "area"}
+    {
+        "pres",
+        "proche",
+        "autour",
+        "region",
+        "secteur",
+        "cote",
+        "environs",
+        "alentours",
+        "coin",
+        "agglo",
+        "agglomeration",
+        "metropole",
+        "banlieue",
+        "centre",
+        "ville",
+        "mairie",
+        "commune",
+        "area",
+    }
 )
 # Institutions named after their town: "CHU de Nantes", "EHPAD Riom", "IUT de Béthune".
 _INSTITUTIONS = frozenset(
-    {"chu", "ch", "chru", "chr", "chi", "chg", "ehpad", "ephad", "ehpads", "hopital", "hopitaux", "hosto",
-     "clinique", "polyclinique", "mairie", "ville", "commune", "fablab", "fab", "lab", "pharmacie", "pharma",
-     "cabinet", "lycee", "college", "iut", "universite", "univ", "fac", "ecole", "labo", "laboratoire",
-     "centre", "maternite", "ssiad", "had", "samu", "sdis", "smur", "maison", "makerspace", "hackerspace",
-     "atelier", "theatre", "foyer", "residence", "urgences", "caserne", "gendarmerie", "pompiers", "cpam",
-     "ars", "prefecture", "metropole", "agglo", "campus", "hospice", "association", "asso", "club",
-     "hospital", "clinic", "town", "city", "hall", "university", "school", "croix", "mjc", "ccas", "usine",
-     "entreprise", "societe", "magasin", "secteur", "region", "dialyse", "crf", "esat", "ime", "mas", "fam",
-     "cmp", "chs", "ght", "aphp", "hcl", "aphm", "msp", "cpts", "infirmiers", "infirmier", "medecins"}
+    {
+        "chu",
+        "ch",
+        "chru",
+        "chr",
+        "chi",
+        "chg",
+        "ehpad",
+        "ephad",
+        "ehpads",
+        "hopital",
+        "hopitaux",
+        "hosto",
+        "clinique",
+        "polyclinique",
+        "mairie",
+        "ville",
+        "commune",
+        "fablab",
+        "fab",
+        "lab",
+        "pharmacie",
+        "pharma",
+        "cabinet",
+        "lycee",
+        "college",
+        "iut",
+        "universite",
+        "univ",
+        "fac",
+        "ecole",
+        "labo",
+        "laboratoire",
+        "centre",
+        "maternite",
+        "ssiad",
+        "had",
+        "samu",
+        "sdis",
+        "smur",
+        "maison",
+        "makerspace",
+        "hackerspace",
+        "atelier",
+        "theatre",
+        "foyer",
+        "residence",
+        "urgences",
+        "caserne",
+        "gendarmerie",
+        "pompiers",
+        "cpam",
+        "ars",
+        "prefecture",
+        "metropole",
+        "agglo",
+        "campus",
+        "hospice",
+        "association",
+        "asso",
+        "club",
+        "hospital",
+        "clinic",
+        "town",
+        "city",
+        "hall",
+        "university",
+        "school",
+        "croix",
+        "mjc",
+        "ccas",
+        "usine",
+        "entreprise",
+        "societe",
+        "magasin",
+        "secteur",
+        "region",
+        "dialyse",
+        "crf",
+        "esat",
+        "ime",
+        "mas",
+        "fam",
+        "cmp",
+        "chs",
+        "ght",
+        "aphp",
+        "hcl",
+        "aphm",
+        "msp",
+        "cpts",
+        "infirmiers",
+        "infirmier",
+        "medecins",
+    }
 )
 # Words right before a capitalised word that make it a person or a street.
 _ANTI_CUES = frozenset(
-    {"dr", "docteur", "doctor", "mme", "mr", "mrs", "ms", "m", "mlle", "monsieur", "madame", "pr",
-     "professeur", "rue", "avenue", "av", "bd", "boulevard", "place", "allee", "chemin", "route", "impasse",
-     "quai", "square", "cours", "street", "st", "ste", "jean", "pierre", "marie", "louis", "modele", "model",
-     "famille", "signe", "by", "cher", "chere", "merci", "thanks", "bonjour", "salut", "hello", "hi", "coucou",
-     "bjr", "slt", "bravo", "mamie", "papi", "tonton", "tata"}
+    {
+        "dr",
+        "docteur",
+        "doctor",
+        "mme",
+        "mr",
+        "mrs",
+        "ms",
+        "m",
+        "mlle",
+        "monsieur",
+        "madame",
+        "pr",
+        "professeur",
+        "rue",
+        "avenue",
+        "av",
+        "bd",
+        "boulevard",
+        "place",
+        "allee",
+        "chemin",
+        "route",
+        "impasse",
+        "quai",
+        "square",
+        "cours",
+        "street",
+        "st",
+        "ste",
+        "jean",
+        "pierre",
+        "marie",
+        "louis",
+        "modele",
+        "model",
+        "famille",
+        "signe",
+        "by",
+        "cher",
+        "chere",
+        "merci",
+        "thanks",
+        "bonjour",
+        "salut",
+        "hello",
+        "hi",
+        "coucou",
+        "bjr",
+        "slt",
+        "bravo",
+        "mamie",
+        "papi",
+        "tonton",
+        "tata",
+    }
 )
 # Words before "à"/"to" that introduce a person rather than a place.
 _THANKS = frozenset(
-    {"merci", "mercis", "remercie", "remercions", "bravo", "thanks", "thank", "bienvenue", "welcome", "grace",
-     "dedicace", "shoutout", "coucou", "bisous", "salut", "bonjour", "hello", "hi", "demande", "demander",
-     "ask", "dis", "dites", "ecris", "ecrivez", "write", "parle", "parlez", "talk", "envoye", "envoie", "send",
-     "sent", "donne", "give", "gave", "passe", "repondre", "reply", "envoyez", "envoyer", "demandez", "dites",
-     "ecrire", "parler", "donnez", "passez", "repondez", "adressez", "contactez", "contacter", "voir", "voyez",
-     "telephonez", "appelez", "appeler", "signalez", "transmets", "transmettez", "transmis", "rends", "rendez"}
+    {
+        "merci",
+        "mercis",
+        "remercie",
+        "remercions",
+        "bravo",
+        "thanks",
+        "thank",
+        "bienvenue",
+        "welcome",
+        "grace",
+        "dedicace",
+        "shoutout",
+        "coucou",
+        "bisous",
+        "salut",
+        "bonjour",
+        "hello",
+        "hi",
+        "demande",
+        "demander",
+        "ask",
+        "dis",
+        "dites",
+        "ecris",
+        "ecrivez",
+        "write",
+        "parle",
+        "parlez",
+        "talk",
+        "envoye",
+        "envoie",
+        "send",
+        "sent",
+        "donne",
+        "give",
+        "gave",
+        "passe",
+        "repondre",
+        "reply",
+        "envoyez",
+        "envoyer",
+        "demandez",
+        "ecrire",
+        "parler",
+        "donnez",
+        "passez",
+        "repondez",
+        "adressez",
+        "contactez",
+        "contacter",
+        "voir",
+        "voyez",
+        "telephonez",
+        "appelez",
+        "appeler",
+        "signalez",
+        "transmets",
+        "transmettez",
+        "transmis",
+        "rends",
+        "rendez",
+    }
 )
-_FILLERS = frozenset({"beaucoup", "bien", "encore", "aussi", "le", "la", "les", "lui", "leur", "tout", "grand",
-                      "gros", "infiniment", "so", "much", "it", "them", "this"})
+_FILLERS = frozenset(
+    {
+        "beaucoup",
+        "bien",
+        "encore",
+        "aussi",
+        "le",
+        "la",
+        "les",
+        "lui",
+        "leur",
+        "tout",
+        "grand",
+        "gros",
+        "infiniment",
+        "so",
+        "much",
+        "it",
+        "them",
+        "this",
+    }
+)
 # Names never taken from running text: they are the institutions themselves.
 _STOP_KEYS = frozenset(
-    {"l hopital", "hopital", "la clinique", "l eglise", "la poste", "le port", "la mairie", "l ecole",
-     "la gare", "le centre", "la ville", "les urgences", "le bourg", "le plessis", "la foret", "le pont",
-     "l union", "l ile", "la chapelle", "le chateau", "les halles", "le lac", "la plage", "le moulin",
-     "l isle", "la rue", "la cote", "le mont", "l etang", "mai", "juin", "mars", "avril", "aout", "ham"}
+    {
+        "l hopital",
+        "hopital",
+        "la clinique",
+        "l eglise",
+        "la poste",
+        "le port",
+        "la mairie",
+        "l ecole",
+        "la gare",
+        "le centre",
+        "la ville",
+        "les urgences",
+        "le bourg",
+        "le plessis",
+        "la foret",
+        "le pont",
+        "l union",
+        "l ile",
+        "la chapelle",
+        "le chateau",
+        "les halles",
+        "le lac",
+        "la plage",
+        "le moulin",
+        "l isle",
+        "la rue",
+        "la cote",
+        "le mont",
+        "l etang",
+        "mai",
+        "juin",
+        "mars",
+        "avril",
+        "aout",
+        "ham",
+    }
 )
-_MONTHS = ("janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
-           "january|february|march|april|may|june|july|august|september|october|november|december")
+_MONTHS = (
+    "janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
+    "january|february|march|april|may|june|july|august|september|october|november|december"
+)
 _DEPT_RE = re.compile(
     r"\b(?:dans|sur|pour|en|du|le|la|departement|dept|dpt|dep|in|the|around)\s+(?:le\s+)?"
     r"(0[1-9]|[1-8]\d|9[0-5]|2a|2b|97[1-6])\b"
@@ -188,6 +455,7 @@ _DEPT_RE = re.compile(
     r"|\((0[1-9]|[1-8]\d|9[0-5]|2a|2b|97[1-6])\)"
 )
 # Links, e-mail addresses, @mentions and #channels name no place.
+_DEPT_CODE_RE = re.compile(r"^(?:0[1-9]|[1-8]\d|9[0-5]|2a|2b|97[1-6])$")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|[@#]\w[\w.-]*")
 _POSTCODE_RE = re.compile(r"(?<![\d.,/:+€$])\b(\d{5})\b(?![.,/:]\d)(?!\s*(?:€|\$|%|euros?))")
 # Paris, Lyon, Marseille: postcode prefix of their arrondissements and how many there are.
@@ -227,7 +495,9 @@ class Gazetteer:
             name_key = row[9] if len(row) > 9 and row[9] else key(row[1])
             population = int(row[7] or 0)
             idx = len(self._entries)
-            self._entries.append(_Entry(row, population, name_key, None if kind == "C" else parents.get(row[3])))
+            self._entries.append(
+                _Entry(row, population, name_key, None if kind == "C" else parents.get(row[3]))
+            )
             if kind == "C":
                 self._by_insee[row[2]] = idx
             if kind != "D" and row[8]:
@@ -343,7 +613,9 @@ class Gazetteer:
 
     def postcodes_of(self, place: Place) -> tuple[str, ...]:
         idx = self._by_insee.get(place.insee or "")
-        return self._entries[idx].postcodes if idx is not None else ((place.postcode,) if place.postcode else ())
+        return (
+            self._entries[idx].postcodes if idx is not None else ((place.postcode,) if place.postcode else ())
+        )
 
     def lookup(self, query: str) -> Place | None:
         """A place typed by a person: a commune name, however spelt, or a postcode."""
@@ -360,7 +632,22 @@ class Gazetteer:
         rest = _ARRONDISSEMENT_RE.sub(" ", rest)
         rest = re.sub(r"\(\s*\w{2,3}\s*\)", " ", rest)
         rest = re.sub(r"(?i)\bcedex\b.*$", " ", rest)
-        toks = [t for t in tokens(rest) if not t.isdigit()]
+        rest = re.sub(r"(?i)\bs/\s*", "sur ", rest)
+        parts = [p for p in re.split(r"[,;|/\n]+", rest) if p.strip()]
+        toks = [t for t in tokens(parts[0]) if not t.isdigit()] if parts else []
+        hints = list(hints)
+        for part in parts[1:]:  # "Valence, Drôme", "Saint-Denis, La Réunion"
+            hints.extend(self._area_deps(tokens(part)))
+        # Trailing area or country words: "Saint-Denis Réunion", "Lyon France".
+        while len(toks) > 1:
+            for cut in range(min(self._area_max, len(toks) - 1), 0, -1):
+                tail = " ".join(toks[-cut:])
+                if tail in self._areas and " ".join(toks) not in self._names:
+                    hints.extend(self._areas[tail])
+                    del toks[-cut:]
+                    break
+            else:
+                break
         if not toks:
             return self.by_postcode(codes[0]) if codes else None
         name_key = " ".join(toks)
@@ -389,7 +676,7 @@ class Gazetteer:
             tok = norm_token(word)
             if not tok:
                 continue
-            if tok == "s" and text[m.end():m.end() + 1] == "/":
+            if tok == "s" and text[m.end() : m.end() + 1] == "/":
                 tok = "sur"
             spans.append((tok, m.start(), m.end(), word[0].isupper()))
         if not spans:
@@ -421,8 +708,14 @@ class Gazetteer:
                     matches.append(found)
                 i += found.length
                 continue
-            if (fuzzy_budget and spans[i][3] and len(tok) >= 5 and i > 0
-                    and toks[i - 1] in ("a", "sur", "in", "near", "vers") and not tok.isdigit()):
+            if (
+                fuzzy_budget
+                and spans[i][3]
+                and len(tok) >= 5
+                and i > 0
+                and toks[i - 1] in ("a", "sur", "in", "near", "vers")
+                and not tok.isdigit()
+            ):
                 fuzzy_budget -= 1
                 fz = self._fuzzy_in_text(toks, i)
                 if fz is not None:
@@ -448,7 +741,7 @@ class Gazetteer:
                 best_place = self._choose(match.candidates, hints, [])
                 if best_place.insee in _PLM:
                     end = spans[match.start + match.length - 1][2]
-                    best_place = self._arrondissement(best_place, text[end:end + 20])
+                    best_place = self._arrondissement(best_place, text[end : end + 20])
         for code, pos in codes:
             score = (3, -pos)
             if best is None or score > best:
@@ -494,9 +787,11 @@ class Gazetteer:
             code = m.group(1)
             if code not in self._by_postcode:
                 continue
-            before = text[max(0, m.start() - 40):m.start()].rstrip()
-            after = text[m.end():m.end() + 40].lstrip()
-            if not (before.endswith("(") or re.search(r"(?i)\b(?:cp|code postal|postcode|zip)\s*:?$", before)):
+            before = text[max(0, m.start() - 40) : m.start()].rstrip()
+            after = text[m.end() : m.end() + 40].lstrip()
+            if not (
+                before.endswith("(") or re.search(r"(?i)\b(?:cp|code postal|postcode|zip)\s*:?$", before)
+            ):
                 nxt = TOKEN_RE.match(after)
                 if nxt and nxt.group()[0].isalpha() and not nxt.group()[0].isupper():
                     continue  # "10000 masques": a quantity
@@ -505,11 +800,20 @@ class Gazetteer:
             out.append((code, m.start()))
         return out
 
+    def _area_deps(self, toks: list[str]) -> list[str]:
+        """Départements named by the area words of a short text ("Drôme", "La Réunion", "(93)")."""
+        area_key = " ".join(toks)
+        if area_key in self._areas:
+            return list(self._areas[area_key])
+        if len(toks) > 1 and toks[0] in ARTICLES and " ".join(toks[1:]) in self._areas:
+            return list(self._areas[" ".join(toks[1:])])
+        return [t.upper() for t in toks if _DEPT_CODE_RE.match(t)]
+
     def _area_at(self, toks: list[str], i: int) -> tuple[int, tuple[str, ...]]:
         if toks[i] not in self._area_first:
             return 0, ()
         for length in range(min(self._area_max, len(toks) - i), 0, -1):
-            area_key = " ".join(toks[i:i + length])
+            area_key = " ".join(toks[i : i + length])
             deps = self._areas.get(area_key)
             if deps is None:
                 continue
@@ -528,7 +832,7 @@ class Gazetteer:
         for length in range(max_len, 0, -1):
             if length < area_len:
                 return None
-            name_key = " ".join(toks[i:i + length])
+            name_key = " ".join(toks[i : i + length])
             hit = self._names.get(name_key)
             via_article = False
             if hit is None and prev in ("au", "du", "aux", "des"):
@@ -555,9 +859,9 @@ class Gazetteer:
         capitalised = spans[first][3]
         start = spans[i][1]
         end = spans[i + length - 1][2]
-        before = text[max(0, start - 40):start].rstrip()
-        after = text[end:end + 40].lstrip()
-        initial = not before or before[-1] in ".!?:;\n-•*>\"«(" or before.endswith(("...", "…"))
+        before = text[max(0, start - 40) : start].rstrip()
+        after = text[end : end + 40].lstrip()
+        initial = not before or before[-1] in '.!?:;\n-•*>"«(' or before.endswith(("...", "…"))
         prev = toks[i - 1] if i else ""
         prev2 = toks[i - 2] if i > 1 else ""
         prev3 = toks[i - 3] if i > 2 else ""
@@ -565,7 +869,7 @@ class Gazetteer:
             return None
         exact = self._entries[candidates[0]].name_key == name_key
 
-        word = text[spans[first][1]:spans[first][2]]
+        word = text[spans[first][1] : spans[first][2]]
         acronym = len(word) <= 4 and word.isupper() and len(word) > 1
         level = 0
         if via_article:
@@ -674,8 +978,8 @@ class Gazetteer:
         for length in (3, 2, 1):
             if i + length > len(toks):
                 continue
-            phrase = " ".join(toks[i:i + length])
-            if any(t.isdigit() for t in toks[i:i + length]):
+            phrase = " ".join(toks[i : i + length])
+            if any(t.isdigit() for t in toks[i : i + length]):
                 continue
             if len(phrase) < 6:
                 continue

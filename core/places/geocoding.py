@@ -60,7 +60,11 @@ def _location(place: Place) -> Location:
         "insee": place.insee,
         "source": "offline",
     }
-    address = f"{place.name}, {place.postcode} {place.department}, France" if place.postcode else f"{place.name}, France"
+    address = (
+        f"{place.name}, {place.postcode} {place.department}, France"
+        if place.postcode
+        else f"{place.name}, France"
+    )
     return Location(address, (place.lat, place.lon), raw)
 
 
@@ -77,7 +81,9 @@ class OfflineGeocoder(Geocoder):
             self._gazetteer = Gazetteer.default()
         return self._gazetteer
 
-    def geocode(self, query: Any, *, exactly_one: bool = True, **_ignored: Any) -> Location | list[Location] | None:
+    def geocode(
+        self, query: Any, *, exactly_one: bool = True, **_ignored: Any
+    ) -> Location | list[Location] | None:
         if isinstance(query, dict):
             query = " ".join(str(v) for v in query.values())
         place = self.gazetteer.lookup(str(query))
@@ -86,7 +92,9 @@ class OfflineGeocoder(Geocoder):
         location = _location(place)
         return location if exactly_one else [location]
 
-    def reverse(self, query: Any, *, exactly_one: bool = True, **_ignored: Any) -> Location | list[Location] | None:
+    def reverse(
+        self, query: Any, *, exactly_one: bool = True, **_ignored: Any
+    ) -> Location | list[Location] | None:
         """The commune whose town hall is nearest to a (lat, lon) point."""
         if isinstance(query, str):
             lat, lon = (float(x) for x in query.split(","))
@@ -178,4 +186,3 @@ def make_geocoder(
             swallow_exceptions=False,
         )
     return CachedGeocoder(offline, fallback, {} if cache is None else cache)
-
