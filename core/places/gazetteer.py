@@ -731,7 +731,10 @@ class Gazetteer:
                 for idx in match.candidates:
                     if code_set.intersection(self._entries[idx].postcodes):
                         code = next(c for c in codes if c[0] in self._entries[idx].postcodes)[0]
-                        return _with_postcode(self._entries[idx].place, code)
+                        place = self._entries[idx].place
+                        if place.insee in _PLM:  # "Marseille 13005": the arrondissement's position
+                            return self.by_postcode(code) or place
+                        return _with_postcode(place, code)
         best: tuple[int, int] | None = None  # (level, char position)
         best_place: Place | None = None
         for match in matches:
@@ -952,7 +955,7 @@ class Gazetteer:
                 return
             buckets: dict[str, list[str]] = {}
             for k in self._names:
-                buckets.setdefault(k[:1], []).append(k)
+                buckets.setdefault(k[:2], []).append(k)
             self._fuzzy_buckets = buckets
             self._fuzzy_keys = list(self._names)
 
@@ -971,7 +974,7 @@ class Gazetteer:
 
     def _fuzzy_in_text(self, toks: list[str], i: int) -> _Match | None:
         self._ensure_fuzzy()
-        bucket = self._fuzzy_buckets.get(toks[i][:1])
+        bucket = self._fuzzy_buckets.get(toks[i][:2])
         if not bucket:
             return None
         best = None
