@@ -12,7 +12,7 @@ from core.recognise._text import tokenize_phrase
 CUES_PATH = Path(__file__).resolve().parent / "cues.json"
 
 #: categories that add to an intent or topic score; the others only give context to items and numbers
-SCORING = ("need", "request", "offer", "question", "thanks", "report", "cancel", "stopped", "news", "neutral",
+SCORING = ("need", "request", "offer", "offer_q", "question", "thanks", "report", "cancel", "stopped", "news", "neutral",
            "topic:sanitary", "topic:legal", "topic:technical", "topic:logistics")
 TOPICS = ("sanitary", "legal", "technical", "logistics")
 
@@ -52,6 +52,8 @@ class CueTables:
     implied_items: tuple[tuple[frozenset[str], str, frozenset[str]], ...]
     words: dict[str, frozenset[str]]  # single-token context words by category
     known: frozenset[str]
+    variant_words: frozenset[str]
+    en_verbs: frozenset[str]
 
 
 def _index(phrases: dict[tuple[str, ...], list[tuple[str, float]]]):
@@ -98,4 +100,6 @@ def load_cues() -> CueTables:
         implied_items=implied,
         words={k: frozenset(v) for k, v in words.items()},
         known=frozenset(known),
+        variant_words=frozenset(w for x in data.get("variant_words", []) for w in tokenize_phrase(x)),
+        en_verbs=frozenset(w for x in data.get("en_verbs", []) for w in tokenize_phrase(x)),
     )

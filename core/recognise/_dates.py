@@ -121,8 +121,8 @@ def _exact(y: int, m: int, d: int) -> date | None:
         return None
 
 
-def find_deadline(norm: str, today: date) -> tuple[date, str] | None:
-    """The deadline named in folded text, with the words it came from, or None.
+def find_deadline(norm: str, today: date) -> tuple[date, str, bool] | None:
+    """The deadline named in folded text, the words it came from and whether a deadline word introduced it.
 
     A date introduced by a deadline word ("avant", "pour", "by", "sous", "d'ici") wins over a bare one;
     dates introduced by "from", "à partir du", "depuis" are never deadlines.
@@ -146,4 +146,4 @@ def find_deadline(norm: str, today: date) -> tuple[date, str] | None:
         cand = (rank, m.start(), when, m.group(0).strip())
         if best is None or cand[:2] < best[:2]:
             best = cand
-    return (best[2], best[3]) if best else None
+    return (best[2], best[3], best[0] == 0) if best else None

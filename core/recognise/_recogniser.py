@@ -41,6 +41,7 @@ _EN_PRONOUN_BEFORE = frozenset("j je il on nous vous ils elles leur me m ne n y 
                                "vais va t s lui".split())
 _PER_PERSON = frozenset({"chacun", "chacune", "each", "apiece", "perso"})
 _ABBREV = frozenset("env dr mme m mr st ste cf etc ex approx qte n no tel av bd ca vs".split())
+_PAST_PARTICIPLE_STEMS = frozenset({"livre", "livres", "livree", "livrees", "depose", "deposes", "deposees", "deposee"})
 _RANGE_SEP = frozenset({"a", "to", "ou", "or", "et"})
 _BLOCK_UNITS = frozenset("h heure heures hour hours hrs min mn jour jours j day days semaine semaines week weeks mois "
                          "month months an ans year years % ° € euros eur e mm cm m km kg g ml l w watts".split())
@@ -311,6 +312,10 @@ class Recogniser:
                             mm.kept, mm.why = False, "what donated material is for"
                         mentions.append(mm)
         items = sorted((mm for mm in mentions if mm.kind == ITEM), key=lambda mm: mm.i0)
+        for prev_mm, mm in zip(items, items[1:]):
+            # "pièces détachées pour respirateur": the second item is what the first one is for
+            if prev_mm.id != mm.id and all(toks[k] in STOPWORDS for k in range(prev_mm.i1, mm.i0)) and mm.i0 > prev_mm.i1:
+                mm.kept, mm.why = False, f"what the {prev_mm.id} is for"
         kept_items = [mm for mm in items if mm.kept]
         item_at = {mm.i0: mm for mm in items}
 
@@ -409,6 +414,8 @@ class Recogniser:
                             b += 1
                         elif b + 1 < n and toks[b] in _RANGE_SEP and toks[b + 1].isdigit() and int(toks[b + 1]) > v:
                             b += 2
+                    if ok and b < n and toks[b] in ("dozen", "dozens", "douzaine", "douzaines"):
+                        v, b = v * 12, b + 1
                     if ok:
                         value = v
             elif t in NUMBER_WORDS or (t in ARTICLES and i + 1 < n and (toks[i + 1] in MULTIPLIERS or toks[i + 1] == "dozen")):
@@ -446,7 +453,7 @@ class Recogniser:
             # numbers that are not counts
             if a > 0 and prev[0].isalpha() and p.norm[p.ends[a - 1]:p.starts[a]] in ("", "-") and not marker and not is_word:
                 continue  # glued to a word: CR-10, covid-19
-            if prev in NOT_COUNT_BEFORE or prev in cues.model_words or prev in cues.brands or (a in cap_ends and not marker):
+            if prev in NOT_COUNT_BEFORE or prev in cues.model_words or prev in cues.brands:
                 continue
             if prev in month_words or nxt in month_words:
                 continue
@@ -483,11 +490,13 @@ class Recogniser:
                 continue
             if nxt in _PER_PERSON:
                 continue
-            if any(toks[k] == "en" and k > 0 and toks[k - 1] in _EN_PRONOUN_BEFORE and sent[k] == sent[a]
+            if any(toks[k] == "en" and k > 0 and sent[k] == sent[a] and (
+                    toks[k - 1] in _EN_PRONOUN_BEFORE or toks[k + 1] in cues.en_verbs)
                    for k in range(max(1, a - 4), a)) and not unknown_noun(b):
                 attach(prev_item(a, False) or next_item(a, False), value, a, b, "'en' refers to the item")
                 continue
-            if prev == "+" and last_attach and a - 1 - last_attach[-1][1] <= 4:
+            if last_attach and a - 1 - last_attach[-1][1] <= 4 and (
+                    prev == "+" or (prev in ("et", "and", ",") and nxt in cues.variant_words)):
                 item_id = last_attach[-1][0]
                 mm = next((x for x in kept_items if x.id == item_id), None)
                 attach(mm, value, a, b, "added to the previous figure")
@@ -498,7 +507,7 @@ class Recogniser:
             if approx:
                 attach(nearest(a), value, a, b, "approximate count")
                 continue
-            attach(prev_item(a, True, 12), value, a, b, "count after the item")
+            attach(prev_item(a, True, 12) or prev_item(a, False, 25), value, a, b, "count after the item")
 
         for mm in kept_items:
             if mm.id not in qty_strong and mm.i0 > 0 and toks[mm.i0 - 1] in ARTICLES:
@@ -510,6 +519,12 @@ class Recogniser:
         seen_qmark = False
         request = False
         contrast_last = contrast_at[-1] if contrast_at else -1
+        # a "?" closing a request ("Anyone near Lille?") or an offer ("qui en veut ?") is not a question
+        ask_sents = {sent[a] for a, b, cats in scoring for cat, _ in cats if cat in ("request", "offer_q")}
+        for i, t in enumerate(toks):
+            if t in _PAST_PARTICIPLE_STEMS and p.original[p.starts[i]:p.ends[i]].lower().rstrip("s").rstrip("e").endswith("é"):
+                S["other"] += 3.0
+                why.append(f"report cue '{p.original[p.starts[i]:p.ends[i]]}'")
         for a, b, cats in scoring:
             phrase = " ".join(toks[a:b])
             in_q = sent[a] in q_sents
@@ -533,8 +548,13 @@ class Recogniser:
                 elif cat == "offer":
                     S["offer"] += w * (0.5 if in_q else 1.0)
                     why.append(f"offer cue '{phrase}'")
+                elif cat == "offer_q":
+                    S["offer"] += w
+                    why.append(f"offer phrased as a question '{phrase}'")
                 elif cat == "question":
                     if phrase == "?":
+                        if sent[a] in ask_sents:
+                            continue
                         if seen_qmark:
                             continue
                         seen_qmark = True
@@ -544,7 +564,7 @@ class Recogniser:
                     if cat in ("report", "cancel", "stopped") and conditional(a):
                         why.append(f"{cat} cue '{phrase}' ignored: conditional")
                         continue
-                    ww = w * (0.4 if cat in ("cancel", "thanks") and a < contrast_last else 1.0)
+                    ww = w * (0.4 if cat in ("cancel", "thanks", "stopped") and a < contrast_last else 1.0)
                     S["other"] += ww
                     why.append(f"{cat} cue '{phrase}'")
                 elif cat.startswith("topic:"):
@@ -568,7 +588,7 @@ class Recogniser:
             deadline_hint = find_deadline(p.norm, today)
         if n_items:
             S["need"] += 0.5 * min(institutions, 2)
-            if deadline_hint:
+            if deadline_hint and deadline_hint[2]:
                 S["need"] += 1.0
             if request:
                 S["need"] += 1.0
