@@ -272,6 +272,7 @@ class Hub:
         from core import commands, dialogue, intake
 
         raw = msg.text or ""
+        length = len(raw)
         if len(raw) > self.settings.max_text_length * 4:
             raw = raw[: self.settings.max_text_length * 4]
         text = clean(raw)
@@ -287,7 +288,7 @@ class Hub:
             return
         if len(text) > self.settings.max_text_length:
             if addressed or text.startswith("/"):
-                raise BadInput("refused/too_long", limit=self.settings.max_text_length, length=len(text))
+                raise BadInput("refused/too_long", limit=self.settings.max_text_length, length=length)
             return
         match = COMMAND_RE.match(text)
         if match:

@@ -56,3 +56,8 @@ def one(outs: list[Outbound], kind: str) -> Outbound:
     found = [o for o in outs if o.kind == kind]
     assert len(found) == 1, f"expected one {kind!r}, got {kinds(outs)}"
     return found[0]
+
+
+def replies(outs: list[Outbound]) -> list[Outbound]:
+    """What was said back in the chat of the event (not direct messages to others)."""
+    return [o for o in outs if o.priority == 0]

@@ -8,7 +8,7 @@ from core import jobs
 from core.messages import Identity
 from core.models import (Commitment, Community, DesignatedContact, Escalation, Need, NeedLine, Offer,
                          OutboxMessage, Person, Proposal)
-from tests.helpers import Speaker, caregiver, kinds, maker, one
+from tests.helpers import Speaker, caregiver, kinds, maker, one, replies
 
 
 def count(hub, model, *where) -> int:
@@ -77,11 +77,11 @@ def test_chit_chat_in_a_public_channel_gets_no_answer(hub):
 def test_commitments_cover_a_need_and_over_commitment_is_refused(hub):
     log_need(hub)
     lea = maker(hub)
-    one(lea.say("/engager N-1 120"), "commitment")
+    one(replies(lea.say("/engager N-1 120")), "commitment")
     bob = maker(hub, "Bob", "2002")
     refused = one(bob.say("/commit N-1 100"), "refused")
     assert refused.template == "refused/over_commit" and "80" in refused.text
-    one(bob.say("/commit N-1 80"), "commitment")
+    one(replies(bob.say("/commit N-1 80")), "commitment")
     with hub.db.session() as s:
         assert s.exec(select(Need)).one().status == "covered"
         assert s.exec(select(func.sum(Commitment.quantity))).one() == 200
@@ -174,8 +174,19 @@ def test_moderator_commands_are_refused_to_members(hub):
     assert one(lea.say("/contacts add 9001 legal"), "refused").template == "refused/not_allowed"
 
 
-def test_phone_numbers_are_not_echoed_in_public(hub):
+def test_phone_numbers_and_emails_are_not_echoed_in_public(hub):
+    contact = Speaker(hub, Identity("telegram", "9001", "Dr Martin", "fr"))
+    contact.say("/start")
+    with hub.db.session() as s:
+        person = s.exec(select(Person).where(Person.platform_id == "9001")).one()
+        s.add(DesignatedContact(person_id=person.id, topic="logistics"))
     lea = maker(hub)
-    outs = lea.say("j'ai 3 imprimantes 3D à Tours pour des visières, appelez moi au 06 12 34 56 78")
-    proposal = one(outs, "proposal")
-    assert "06 12" not in proposal.text
+    outs = lea.say("/question qui paie le PETG ? rappelez-moi au 06 12 34 56 78 ou lea@example.org")
+    lea.confirm(outs)
+    answered = contact.say("/answer Q-1 La mairie rembourse sur facture.")
+    public = [o for o in answered if o.kind == "answer" and not o.direct]
+    private = [o for o in answered if o.kind == "answer" and o.direct]
+    assert public and public[0].chat == "fabrication"
+    assert "06 12" not in public[0].text and "lea@example.org" not in public[0].text
+    assert "rembourse" in public[0].text
+    assert private and "06 12 34 56 78" in private[0].text
