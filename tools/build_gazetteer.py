@@ -343,8 +343,9 @@ def main() -> None:
     for k in keys:
         toks = k.split()
         content = [t for t in toks if t not in CONNECTORS]
-        # A phrase counts as ordinary words only when it has one content word ("le port").
-        if all(t in words for t in toks) and len(content) <= 1:
+        # A phrase counts as ordinary words when it has one content word ("le port")
+        # or only very common ones ("entre deux", "petit mars").
+        if all(t in words for t in toks) and (len(content) <= 1 or min(words[t] for t in content) >= 5.0):
             z = words[k] if len(toks) == 1 else max(zipf_frequency(k, "fr"), zipf_frequency(k, "en"))
             wordlike[k] = z
         elif k in first_names and key_pop.get(k, 0) < 50000:
