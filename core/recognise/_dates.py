@@ -27,28 +27,31 @@ MONTHS = {
 
 _WD = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
 _MO = "|".join(sorted(MONTHS, key=len, reverse=True))
-_LEAD = (r"(?P<lead>avant|pour|d'ici|d ici|by|before|until|till|jusqu'a|jusqu a|au plus tard|deadline|delai|"
-         r"pour le|avant le|d'ici le|on|le|this|ce|cette|next|des|from|a partir d[eu]|depuis|since|after|apres|"
-         r"du|la|le)?")
-_SEP = r"[\s:,'.-]{0,3}"
 
-_PATTERNS = [
-    ("dmy", rf"(?<![\d/]){_LEAD}{_SEP}(?:(?:{_WD})\.?\s{{1,2}})?(?P<d>[0-3]?\d)/(?P<m>[01]?\d)(?:/(?P<y>(?:20)?\d\d))?(?![\d/])"),
-    ("dmonth", rf"\b{_LEAD}{_SEP}(?:(?:{_WD})\.?\s{{1,2}})?(?P<d>[0-3]?\d)(?:er|e|eme|st|nd|rd|th)?\s{{1,2}}(?P<mon>{_MO})\b\.?(?:\s{{1,2}}(?P<y>20\d\d))?"),
-    ("monthd", rf"\b{_LEAD}{_SEP}(?:(?:{_WD}),?\s{{1,2}})?(?P<mon>{_MO})\.?\s{{1,2}}(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b"),
+# Anchors carry the date itself; the word that introduces it ("avant", "pour", "by"...) is read just before.
+_ANCHORS = [
+    ("dmy", r"(?<![\d/])(?P<d>[0-3]?\d)/(?P<m>[01]?\d)(?:/(?P<y>(?:20)?\d\d))?(?![\d/])"),
+    ("dmonth", rf"\b(?P<d>[0-3]?\d)(?:er|e|eme|st|nd|rd|th)?\s{{1,2}}(?P<mon>{_MO})\b\.?(?:\s{{1,2}}(?P<y>20\d\d))?"),
+    ("monthd", rf"\b(?P<mon>{_MO})\.?\s{{1,2}}(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b"),
     ("in", r"\b(?P<lead>sous|dans|d'ici|d ici|within|in|en moins de|under|delai)\s{1,3}(?:les\s|the\s|next\s|prochaines?\s)?"
            r"(?P<n>\d{1,3})\s{0,2}(?P<unit>h|heures?|hours?|hrs?|jours?|j|days?|semaines?|sem|weeks?)\b"),
-    ("endmonth", rf"\b(?P<lead>d'ici|d ici|avant|pour|by|before)?\s{{0,2}}(?:la\s|the\s)?(?:fin|end)\s{{1,2}}(?:de\s|du\s|d'|of\s)?(?:(?:la|the)\s)?(?P<mon>{_MO}|mois|month)\b"),
-    ("endweek", r"\b(?P<lead>d'ici|d ici|avant|pour|by|before)?\s{0,2}(?:la\s|the\s)?(?:(?:fin|end)\s{1,2}(?:de\s|of\s)?(?:la\s|the\s|this\s|cette\s)?(?:semaine|week)|cette semaine|this week)\b"),
-    ("weekend", r"\b(?P<lead>pour|by|avant|d'ici|d ici)?\s{0,2}(?:ce|this)\s(?:week-?\s?end)\b"),
-    ("rel", r"\b(?P<lead>pour|by|avant|d'ici|d ici|des|from|a partir d[eu])?\s{0,2}(?P<rel>apres[- ]demain|day after tomorrow|demain|tomorrow|aujourd'hui|aujourd hui|today|ce soir|tonight|ce midi|cet apres[- ]midi|this (?:afternoon|evening)|end of (?:the )?day|fin de journee)\b"),
-    ("weekday", rf"\b{_LEAD}{_SEP}(?P<wd>{_WD})\b(?P<next>\s(?:prochain|next|qui vient))?"),
+    ("endmonth", rf"\b(?:fin|end)\s{{1,2}}(?:de\s|du\s|d'|of\s)?(?:(?:la|the)\s)?(?P<mon>{_MO}|mois|month)\b"),
+    ("endweek", r"\b(?:(?:fin|end)\s{1,2}(?:de\s|of\s)?(?:la\s|the\s|this\s|cette\s)?(?:semaine|week)|cette semaine|this week)\b"),
+    ("weekend", r"\b(?:ce|this)\s(?:week-?\s?end)\b"),
+    ("rel", r"\b(?P<rel>apres[- ]demain|day after tomorrow|demain|tomorrow|aujourd'hui|aujourd hui|today|ce soir|tonight|ce midi|"
+            r"cet apres[- ]midi|this (?:afternoon|evening)|end of (?:the )?day|fin de journee)\b"),
+    ("weekday", rf"\b(?P<wd>{_WD})\b(?!\.?,?\s{{1,2}}[0-3]?\d\b)(?P<next>\s(?:prochain|next|qui vient))?"),
 ]
-_RX = re.compile("|".join(f"(?P<{name}>{rx.replace('(?P<', f'(?P<{name}_')})" for name, rx in _PATTERNS))
+_RX = re.compile("|".join(f"(?P<{name}>{rx.replace('(?P<', f'(?P<{name}_')})" for name, rx in _ANCHORS))
+_LEAD_BEFORE = re.compile(
+    r"(?:^|[^\w'])(?P<lead>avant le|avant|pour le|pour|d'ici le|d'ici|d ici|by|before|until|till|jusqu'a|jusqu a|"
+    r"au plus tard le|au plus tard|deadline|delai|on|le|this|ce|cette|next|des|from|a partir de|a partir du|depuis|since|"
+    r"after|apres|du|la)(?:\s(?:le|la|the))?[\s:,.-]{0,3}(?:(?:" + _WD + r")\.?,?\s{1,2})?(?:(?:la|the)\s)?$")
+
 _NON_DEADLINE_LEADS = {"des", "from", "a partir de", "a partir du", "depuis", "since", "after", "apres", "du"}
 _STRONG_LEADS = {"avant", "pour", "d'ici", "d ici", "by", "before", "until", "till", "jusqu'a", "jusqu a",
-                 "au plus tard", "deadline", "delai", "pour le", "avant le", "d'ici le", "sous", "within", "dans",
-                 "in", "en moins de", "under"}
+                 "au plus tard", "au plus tard le", "deadline", "delai", "pour le", "avant le", "d'ici le", "sous",
+                 "within", "dans", "in", "en moins de", "under"}
 _HINT = re.compile(r"\d|demain|tomorrow|today|aujourd|soir|tonight|midi|semaine|week|fin|end|" + _WD)
 
 
@@ -134,6 +137,12 @@ def find_deadline(norm: str, today: date) -> tuple[date, str, bool] | None:
         kind = m.lastgroup
         g = {k: v for k, v in m.groupdict().items() if v is not None}
         lead = (g.get(f"{kind}_lead") or "").strip()
+        start = m.start()
+        if not lead:
+            lm = _LEAD_BEFORE.search(norm, max(0, start - 40), start)
+            if lm:
+                lead = lm.group("lead")
+                start = lm.start("lead")
         if lead in _NON_DEADLINE_LEADS:
             continue
         try:
@@ -142,8 +151,8 @@ def find_deadline(norm: str, today: date) -> tuple[date, str, bool] | None:
             when = None
         if when is None or when < today:
             continue
-        rank = 0 if lead in _STRONG_LEADS or kind in ("in",) else 1
-        cand = (rank, m.start(), when, m.group(0).strip())
+        rank = 0 if lead in _STRONG_LEADS else 1
+        cand = (rank, start, when, norm[start:m.end()].strip())
         if best is None or cand[:2] < best[:2]:
             best = cand
     return (best[2], best[3], best[0] == 0) if best else None

@@ -570,7 +570,7 @@ class Recogniser:
                 elif cat.startswith("topic:"):
                     topic[cat[6:]] += w
         prefixes = cues.prefixes
-        for t in toks:
+        for t in (toks if S["question"] > 0 else ()):  # topics only matter for questions
             if len(t) < 2:
                 continue
             for L in cues.prefix_lengths:
