@@ -122,6 +122,8 @@ def test_lookup_of_nothing(gaz):
         ("Team of 4 makers in Chamonix ready to help", "Chamonix-Mont-Blanc", "74"),
         ("Imprimante dispo à Marseille 13005", "Marseille", "13"),
         ("ehpad a thonon, on a besoin de 20 visieres", "Thonon-les-Bains", "74"),
+        ("Je suis à Albert, 2 imprimantes", "Albert", "80"),
+        ("Les couturières de La Rochelle proposent 200 masques", "La Rochelle", "17"),
     ],
 )
 def test_find_in_text(gaz, text, name, department):
@@ -173,6 +175,10 @@ ORDINARY = [
     "Je peux livrer dans le Cher et l'Indre",
     "imprimante libre ce soir, qui a besoin ?",
     "mes visières gondolent au niveau du bandeau",
+    "Les bénévoles de la Croix-Rouge sont passés",
+    "Envoyez un MP à Mathieu pour les détails",
+    "Merci à Albert pour les 30 visières",
+    "on hésite entre deux modèles de visières",
 ]
 
 

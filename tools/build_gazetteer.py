@@ -23,7 +23,8 @@ Outputs (in core/places/data/):
     communes.tsv.gz  kind, name, insee, parent insee, département, lat, lon, population, postcodes,
                      lookup key of the name (core.places._text.key, version in the header)
     areas.tsv        names of départements and regions (to tell them from communes)
-    words.tsv        commune names and short forms that are dictionary words, with zipf frequency
+    words.tsv        commune names and short forms that are dictionary words or first names,
+                     with zipf frequency and a first-name flag
 """
 
 from __future__ import annotations
@@ -340,6 +341,7 @@ def main() -> None:
     from wordfreq import zipf_frequency
 
     wordlike: dict[str, float] = {}
+    persons = {k for k in keys if k in first_names and key_pop.get(k, 0) < 50000}
     for k in keys:
         toks = k.split()
         content = [t for t in toks if t not in CONNECTORS]
@@ -348,12 +350,12 @@ def main() -> None:
         if all(t in words for t in toks) and (len(content) <= 1 or min(words[t] for t in content) >= 5.0):
             z = words[k] if len(toks) == 1 else max(zipf_frequency(k, "fr"), zipf_frequency(k, "en"))
             wordlike[k] = z
-        elif k in first_names and key_pop.get(k, 0) < 50000:
+        elif k in persons:
             wordlike[k] = FIRST_NAME_ZIPF  # "Albert", "Salomé": a person as often as a town
     with open(OUT / "words.tsv", "w", encoding="utf-8") as fh:
-        fh.write("key\tzipf\n")
+        fh.write("key\tzipf\tfirst_name\n")
         for k in sorted(wordlike):
-            fh.write(f"{k}\t{wordlike[k]:.2f}\n")
+            fh.write(f"{k}\t{wordlike[k]:.2f}\t{int(k in persons)}\n")
 
     print(
         f"{len(rows)} places ({sum(r[0] == 'C' for r in rows)} communes), {missing} without coordinates, "

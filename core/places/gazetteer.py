@@ -172,6 +172,13 @@ _THANKS = frozenset({
     "contacter", "voir", "voyez", "telephonez", "appelez", "appeler", "signalez", "transmets",
     "transmettez", "transmis", "rends", "rendez"
 })
+# Verbs before "à"/"in" that say where someone is: "je suis à", "based in".
+_WHERE_VERBS = frozenset({
+    "suis", "sommes", "est", "sont", "habite", "habitons", "habitent", "vis", "vit", "vivons", "base",
+    "basee", "bases", "basees", "situe", "situee", "situes", "installe", "installee", "trouve", "bosse",
+    "travaille", "dispo", "disponible", "disponibles", "located", "based", "live", "lives", "living",
+    "work", "works", "am", "are", "is", "stationed", "here", "ici", "perso", "domicile", "moi", "nous"
+})
 _FILLERS = frozenset({
     "beaucoup", "bien", "encore", "aussi", "le", "la", "les", "lui", "leur", "tout", "grand", "gros",
     "infiniment", "so", "much", "it", "them", "this"
@@ -211,7 +218,13 @@ class Gazetteer:
     _default: Gazetteer | None = None
     _default_lock = threading.Lock()
 
-    def __init__(self, rows: list[list[str]], areas: list[list[str]], words: dict[str, float]) -> None:
+    def __init__(
+        self,
+        rows: list[list[str]],
+        areas: list[list[str]],
+        words: dict[str, float],
+        first_names: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
         """Index rows of the data file (see tools/build_gazetteer.py for the columns)."""
         self._entries: list[_Entry] = []
         self._by_insee: dict[str, int] = {}
@@ -267,6 +280,7 @@ class Gazetteer:
                 # An arrondissement beats its city (75011 -> Paris 11e); then the most populous commune.
                 ids.sort(key=lambda i: (entries[i].kind != "A", -entries[i].population))
         self._words = words
+        self._first_names = first_names
         self._first_tokens: dict[str, int] = {}
         first_tokens = self._first_tokens
         for k in (*weighted, *bare):
@@ -307,10 +321,13 @@ class Gazetteer:
         with open(data_dir / "areas.tsv", encoding="utf-8") as fh:
             areas = [line.rstrip("\n").split("\t") for line in fh.readlines()[1:] if line.strip()]
         words: dict[str, float] = {}
+        first_names: set[str] = set()
         with open(data_dir / "words.tsv", encoding="utf-8") as fh:
             for row in csv.reader(fh.readlines()[1:], delimiter="\t"):
                 words[row[0]] = float(row[1])
-        return cls(rows, areas, words)
+                if len(row) > 2 and row[2] == "1":
+                    first_names.add(row[0])
+        return cls(rows, areas, words, first_names)
 
     @classmethod
     def default(cls) -> Gazetteer:
@@ -611,7 +628,10 @@ class Gazetteer:
         prev3 = toks[i - 3] if i > 2 else ""
         if prev in _ANTI_CUES:
             return None
+        if text[end : end + 1] == "-" and text[end + 1 : end + 2].isupper():
+            return None  # part of a longer proper noun: "la Croix-Rouge", "Notre-Dame"
         exact = self._entries[candidates[0]].name_key == name_key
+        strong_evidence = False
 
         word = text[spans[first][1] : spans[first][2]]
         acronym = len(word) <= 4 and word.isupper() and len(word) > 1
@@ -622,8 +642,13 @@ class Gazetteer:
             level = 3
         elif before.endswith("(") and after.startswith(")"):
             level = 3
+            strong_evidence = True
+        elif prev in ARTICLES and not via_article:
+            # A commune takes no article unless its name has one: "la Croix-Rouge" is no town.
+            level = -1
         elif prev in _DIRECT_CUES:
             level = 3 if capitalised or prev not in ("to", "from", "at", "in") else 2
+            strong_evidence = prev2 in _WHERE_VERBS or prev3 in _WHERE_VERBS
             if prev2 in _THANKS or (prev3 in _THANKS and prev2 in _FILLERS):
                 level = 0  # "merci à Albert", "thanks to Vernon": a person
         elif prev in ("de", "d", "du", "des", "l", "of"):
@@ -631,19 +656,26 @@ class Gazetteer:
                 level = 3
             elif prev2 in _INSTITUTIONS or prev3 in _INSTITUTIONS:
                 level = 2
+                strong_evidence = True
             elif prev == "of":
                 return None
             else:
                 level = 1
         elif prev in _INSTITUTIONS:
             level = 2
+            strong_evidence = True
         if level < 3 and re.match(r"\(?\s*(\d{5}|\d{2}|2[ab])\s*\)?", after, re.IGNORECASE):
             m = re.match(r"\(\s*(\d{2}|2[ab]|\d{5})\s*\)|(\d{5})\b", after, re.IGNORECASE)
             if m:
                 level = 3
+                strong_evidence = True
         if level < 3 and population >= 100000 and re.match(r"(?i)\d{1,2}\s*(?:e|eme|ème|er)\b", after):
             level = 3  # "Paris 11e", "Lyon 3ème"
 
+        if level < 0:
+            return None
+        if name_key in self._first_names and population < 5000 and not strong_evidence:
+            return None  # "un MP à Mathieu": a person
         if acronym and level < 3:
             return None  # "l'ARS", "du PLA": acronyms, not towns
         zipf = self._words.get(name_key, 0.0)
