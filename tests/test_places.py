@@ -227,8 +227,9 @@ def test_online_fallback_is_cached():
     assert fake.calls == []
     found = geocode("Technopole Sophia Antipolis")
     assert found is not None and abs(found.latitude - 43.6163) < 1e-6
+    assert found.raw["department"] == "06" and found.raw["source"] == "online"
     again = geocode("technopole sophia-antipolis")
-    assert again is not None and again.longitude == found.longitude
+    assert again is not None and again.longitude == found.longitude and again.raw["source"] == "cache"
     assert len(fake.calls) == 1
     assert geocode("Nowhere-in-particular xyzzy") is None
     assert geocode("nowhere in particular xyzzy") is None

@@ -142,7 +142,7 @@ class CachedGeocoder:
             if not cached:
                 return None
             address, lat, lon = cached[:3]
-            return Location(address, (lat, lon), {"source": "cache"})
+            return self._located(address, lat, lon, "cache")
         try:
             result = self.online(str(query), exactly_one=True, country_codes="fr")
         except GeopyError:
@@ -151,7 +151,15 @@ class CachedGeocoder:
             self.cache[cache_key] = ()
             return None
         self.cache[cache_key] = (result.address, result.latitude, result.longitude)
-        return Location(result.address, (result.latitude, result.longitude), {"source": "online"})
+        return self._located(result.address, result.latitude, result.longitude, "online")
+
+    def _located(self, address: str, lat: float, lon: float, source: str) -> Location:
+        """A Location whose raw dict names the département, from the nearest commune."""
+        nearest = self.offline.gazetteer.nearest(lat, lon)
+        raw = {"name": address, "lat": lat, "lon": lon, "source": source, "department": None, "insee": None}
+        if nearest is not None and distance_km((lat, lon), nearest.coords) < 30:
+            raw.update(department=nearest.department, insee=nearest.insee, commune=nearest.name)
+        return Location(address, (lat, lon), raw)
 
 
 def make_geocoder(
