@@ -48,6 +48,10 @@ def on_action(ctx, name: str, value: str | None) -> None:
         needs.commit(ctx, ident, _int(value) if value else None)
     elif domain == "need" and verb == "received":
         needs.received(ctx, ident)
+    elif domain == "privacy" and verb == "forget" and ident == ctx.person.id:
+        from core import privacy
+
+        privacy.forget(ctx)
     elif domain == "ticket" and verb == "answer":
         if not value:
             ctx.reply("answer_how", "info", ref=f"Q-{ident}")
@@ -329,3 +333,5 @@ def cmd_grant(ctx, args: str) -> None:
 
 # Domain modules register their own commands with ``@command``; importing them here fills the registry.
 from core import escalation as _escalation, guidance as _guidance, matching as _matching  # noqa: E402,F401
+from core import privacy as _privacy  # noqa: E402,F401
+

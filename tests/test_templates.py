@@ -37,9 +37,12 @@ SAMPLE = {
                 "deliveries": 1, "open_questions": 1},
     "delta": {"open_needs": 1, "active_offers": -2},
     "contacts": [{"topic": "legal", "region": None, "rank": 0, "name": "Dr Martin", "platform": "telegram"}],
-    "before": 2, "after": 3, "who": "Léa", "role": "moderator", "data": {}, "retry": True,
+    "before": 2, "after": 3, "who": "Léa", "role": "moderator", "retry": True,
     "length": 100000, "limit": 4000, "command": "/frobnicate", "maximum": 1000000, "remaining": 80,
     "usage": "/commit N-12 50", "status": "closed", "place": "Atlantis",
+    "data": {"platform": "telegram", "platform_id": "1001", "display_name": "Marie", "language": "fr",
+             "since": date(2020, 3, 20), "roles": ["moderator"], "needs": ["N-1"], "offers": [],
+             "commitments": 0, "questions": ["Q-2"]},
 }
 
 renderer = Renderer()
