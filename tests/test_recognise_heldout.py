@@ -140,3 +140,22 @@ CASES = [
     ("on a besoin de 12 visières pour ce soir si possible, EHPAD de Millau", "need", {"face_shield": 12}, [], "2020-04-15", None),
     ("Il nous faudrait 40 surblouses d'ici 5 jours, SSIAD d'Albi", "need", {"gown": 40}, [], "2020-04-20", None),
 ]
+
+
+def test_held_out_messages_generalise():
+    """Messages not in the dev corpus: the recogniser must get most of them right, not just the corpus."""
+    from datetime import datetime
+
+    from core.recognise import Lexicon, Recogniser
+
+    rec = Recogniser(Lexicon.default())
+    when = datetime.fromisoformat(SENT_AT)
+    intent_ok = item_ok = n_items = 0
+    for text, intent, items, _caps, deadline, topic in CASES:
+        r = rec.recognise(text, sent_at=when)
+        intent_ok += r.intent == intent
+        if intent in ("need", "offer"):
+            n_items += 1
+            item_ok += {m.item: m.quantity for m in r.items} == items
+    assert intent_ok / len(CASES) >= 0.9
+    assert item_ok / n_items >= 0.85

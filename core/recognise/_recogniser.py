@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from core.recognise._cues import (
     APPROX_NOUNS, ARTICLES, MULTIPLIERS, NOT_COUNT_BEFORE, NUMBER_WORDS, SKIP_BEFORE_ITEM, TOPICS, load_cues,
@@ -42,6 +42,7 @@ _EN_PRONOUN_BEFORE = frozenset("j je il on nous vous ils elles leur me m ne n y 
 _PER_PERSON = frozenset({"chacun", "chacune", "each", "apiece", "perso"})
 _ABBREV = frozenset("env dr mme m mr st ste cf etc ex approx qte n no tel av bd ca vs".split())
 _PAST_PARTICIPLE_STEMS = frozenset({"livre", "livres", "livree", "livrees", "depose", "deposes", "deposees", "deposee"})
+_NEG_BEFORE_NEED = frozenset({"n", "ne", "pas", "jamais", "never", "not", "no", "aucun", "aucune", "nullement"})
 _RANGE_SEP = frozenset({"a", "to", "ou", "or", "et"})
 _BLOCK_UNITS = frozenset("h heure heures hour hours hrs min mn jour jours j day days semaine semaines week weeks mois "
                          "month months an ans year years % ° € euros eur e mm cm m km kg g ml l w watts".split())
@@ -154,7 +155,7 @@ class Recogniser:
             return s
         hit = self._fuzzy.get(s)
         if hit is None:
-            found = process.extractOne(s, lex.item_vocab, scorer=Levenshtein.distance, score_cutoff=1)
+            found = process.extractOne(s, lex.item_vocab, scorer=OSA.distance, score_cutoff=1)
             hit = found[0] if found and found[0][0] == s[0] and len(found[0]) >= 7 else s
             if len(self._fuzzy) < 50_000:
                 self._fuzzy[s] = hit
@@ -535,7 +536,10 @@ class Recogniser:
                     cond = any(x in _COND_ANY for x in window) or any(
                         x in _COND_WHO and (k == lo == sent_start[sent[a]] or (k > 0 and toks[k - 1] in _WHO_LEAD) or k == sent_start[sent[a]])
                         for k, x in enumerate(window, start=lo))
-                    if cond:
+                    if any(x in _NEG_BEFORE_NEED for x in toks[max(sent_start[sent[a]], a - 4):a]):
+                        S["other"] += w * 0.5
+                        why.append(f"negated need '{phrase}'")
+                    elif cond:
                         S["offer"] += w
                         why.append(f"conditional need '{phrase}' (offer)")
                     else:
