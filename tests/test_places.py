@@ -278,3 +278,20 @@ def test_never_raises_on_arbitrary_text(text):
     assert found is None or isinstance(found, Place)
     looked = gaz.lookup(text)
     assert looked is None or isinstance(looked, Place)
+
+
+def test_small_gazetteer_from_rows_recomputes_keys():
+    """A gazetteer can be built from a few rows (without the cached key column), e.g. for other tests."""
+    rows = [
+        ["C", "Tours", "37261", "", "37", "47.39122", "0.68922", "135787", "37000,37100,37200"],
+        ["C", "Joué-lès-Tours", "37122", "", "37", "47.34412", "0.66091", "37893", "37300"],
+        ["C", "Saint-Pierre-des-Corps", "37233", "", "37", "47.38618", "0.72351", "15838", "37700"],
+    ]
+    small = Gazetteer(rows, [["Indre-et-Loire", "37", "dep"]], {"tours": 4.6})
+    assert len(small) == 3
+    assert small.lookup("joue les tours").insee == "37122"
+    assert small.lookup("St Pierre des Corps").postcode == "37700"
+    assert small.by_postcode("37100").name == "Tours"
+    assert small.find_in_text("dispo à Tours").name == "Tours"
+    assert small.find_in_text("deux tours de cou") is None
+    assert small.nearest(47.35, 0.66).name == "Joué-lès-Tours"
