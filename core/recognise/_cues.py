@@ -79,7 +79,13 @@ def load_cues() -> CueTables:
             if not key:
                 continue
             known.update(key)
-            target.setdefault(key, []).append((cat, float(weight)))
+            cats = target.setdefault(key, [])
+            for k, (c, w) in enumerate(cats):
+                if c == cat:  # "merci à" and "merci a" fold to the same key: count it once
+                    cats[k] = (c, max(w, float(weight)))
+                    break
+            else:
+                cats.append((cat, float(weight)))
             if len(key) == 1:
                 words.setdefault(cat, set()).add(key[0])
     prefixes: dict[str, list[tuple[str, float]]] = {}

@@ -42,6 +42,8 @@ _EN_PRONOUN_BEFORE = frozenset("j je il on nous vous ils elles leur me m ne n y 
 _PER_PERSON = frozenset({"chacun", "chacune", "each", "apiece", "perso"})
 _ABBREV = frozenset("env dr mme m mr st ste cf etc ex approx qte n no tel av bd ca vs".split())
 _PAST_PARTICIPLE_STEMS = frozenset({"livre", "livres", "livree", "livrees", "depose", "deposes", "deposees", "deposee"})
+_NEG_BEFORE_CAP = frozenset({"ne", "n", "pas", "plus", "jamais", "no", "not", "sans", "without", "never", "aucun",
+                             "aucune", "t"})
 _NEG_BEFORE_NEED = frozenset({"n", "ne", "pas", "jamais", "never", "not", "no", "aucun", "aucune", "nullement"})
 _RANGE_SEP = frozenset({"a", "to", "ou", "or", "et"})
 _BLOCK_UNITS = frozenset("h heure heures hour hours hrs min mn jour jours j day days semaine semaines week weeks mois "
@@ -246,9 +248,13 @@ class Recogniser:
                 ctx_start.setdefault(a, []).append((cat, b))
                 clause_ctx.setdefault(clause[a], set()).add(cat)
 
+        repair_at = [(k, b) for k, lst in ctx_start.items() for cat, b in lst if cat == "repair"]
+
         def conditional(a: int) -> bool:
-            """Is the cue at `a` inside an if-clause ("si un hôpital a des appareils en panne")?"""
-            return any(toks[k] in _COND_ANY and clause[k] == clause[a] for k in range(max(0, a - 6), a))
+            """Is the cue at `a` inside an if-clause ("si un hôpital a des appareils en panne") or about things
+            someone offers to repair ("je peux réparer des respirateurs en panne")?"""
+            return any(toks[k] in _COND_ANY and clause[k] == clause[a] for k in range(max(0, a - 6), a)) or any(
+                k < a and sent[k] == sent[a] for k, _b in repair_at)
 
         for a, b, cats in scoring:
             for cat, _w in cats:
@@ -292,7 +298,8 @@ class Recogniser:
                 elif ctx_before(mm.i0, "negation", 2) and ("stopped" in cl):
                     mm.kept, mm.why = False, "no longer made"
             else:
-                if ctx_before(mm.i0, "negation", 3):
+                if ctx_before(mm.i0, "negation", 3) or any(
+                        toks[k] in _NEG_BEFORE_CAP and clause[k] == clause[mm.i0] for k in range(max(0, mm.i0 - 3), mm.i0)):
                     mm.kept, mm.why = False, "negated"
                 elif "stopped" in cl or "broken_ctx" in cl:
                     mm.kept, mm.why = False, "out of order"
@@ -534,7 +541,8 @@ class Recogniser:
                     lo = max(sent_start[sent[a]], a - 6)
                     window = toks[lo:a]
                     cond = any(x in _COND_ANY for x in window) or any(
-                        x in _COND_WHO and (k == lo == sent_start[sent[a]] or (k > 0 and toks[k - 1] in _WHO_LEAD) or k == sent_start[sent[a]])
+                        x in _COND_WHO and (k == sent_start[sent[a]] or (k > 0 and toks[k - 1] in _WHO_LEAD)
+                                            or (in_q and (k == 0 or clause[k - 1] != clause[k])))
                         for k, x in enumerate(window, start=lo))
                     if any(x in _NEG_BEFORE_NEED for x in toks[max(sent_start[sent[a]], a - 4):a]):
                         S["other"] += w * 0.5
@@ -569,6 +577,8 @@ class Recogniser:
                         why.append(f"{cat} cue '{phrase}' ignored: conditional")
                         continue
                     ww = w * (0.4 if cat in ("cancel", "thanks", "stopped") and a < contrast_last else 1.0)
+                    if in_q and cat in ("cancel", "report", "stopped"):
+                        ww *= 0.3  # "est-on couverts par l'assurance ?" asks, it does not report
                     S["other"] += ww
                     why.append(f"{cat} cue '{phrase}'")
                 elif cat.startswith("topic:"):
@@ -603,11 +613,12 @@ class Recogniser:
         if not (n_items or n_caps or give_cue):
             S["offer"] *= 0.4
         top_topic = max(TOPICS, key=lambda k: topic[k])
-        if seen_qmark and topic[top_topic] >= 2:
+        domain = bool(n_items or n_caps or items)
+        if topic[top_topic] < 2.5 and not domain:
+            S["question"] *= 0.2  # a question about nothing the hub knows ("tu peux me rappeler ?")
+        elif seen_qmark and topic[top_topic] >= 2:
             S["question"] += 1.5
-        if topic[top_topic] == 0 and not (n_items or n_caps or items):
-            S["question"] *= 0.2
-        ranked = sorted(S.items(), key=lambda kv: -kv[1])
+        ranked = sorted(S.items(), key=lambda kv: (-kv[1], kv[0] != "other"))  # a tie stays silent
         intent, s1 = ranked[0]
         s2 = ranked[1][1]
         confidence = (1 - math.exp(-max(s1, 0.0) / 2.0)) / (1 + math.exp(-(s1 - s2) * 1.2))
