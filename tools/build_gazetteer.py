@@ -267,6 +267,10 @@ def main() -> None:
     for link in links:
         cps.setdefault(link["commune_id"], []).append(postcodes[link["codepostal_id"]])
 
+    children: dict[str, list[dict[str, str]]] = {}
+    for c in communes:
+        if c["type"] in ("COMD", "COMA") and not _null(c["commune_parent_id"]):
+            children.setdefault(c["commune_parent_id"], []).append(c)
     rows = []
     missing = 0
     for c in communes:
@@ -283,6 +287,26 @@ def main() -> None:
         coords = wkb_point(c["mairie_localisation"]) or wkb_centroid(c["geometry"])
         if coords is None and parent is not None:
             coords = wkb_point(parent["mairie_localisation"]) or wkb_centroid(parent["geometry"])
+        if coords is None and kind == "C":
+            # A recent commune nouvelle without its own shape: the mean of its former communes.
+            parts = [
+                wkb_point(d["mairie_localisation"]) or wkb_centroid(d["geometry"])
+                for d in children.get(c["id"], [])
+            ]
+            parts = [p for p in parts if p is not None]
+            if parts:
+                coords = (sum(p[0] for p in parts) / len(parts), sum(p[1] for p in parts) / len(parts))
+        if coords is None and kind == "C":
+            # Last resort: the mean position of the communes sharing its postcode.
+            mine = set(cps.get(c["id"], []))
+            near = [
+                wkb_point(o["mairie_localisation"])
+                for o in communes
+                if o["type"] == "COM" and o is not c and mine & set(cps.get(o["id"], []))
+            ]
+            near = [p for p in near if p is not None]
+            if near:
+                coords = (sum(p[0] for p in near) / len(near), sum(p[1] for p in near) / len(near))
         if coords is None:
             missing += 1
             continue
