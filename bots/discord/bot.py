@@ -1,0 +1,254 @@
+"""The Relais bot for Discord: holds the hub and translates between Discord and the core."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bots.discord.render import NO_MENTIONS
+from bots.discord.sender import DiscordSender, delivery_error, message_parts
+from bots.discord.strings import RelaisTranslator, language_of
+from bots.discord.views import ActionButton, FormModal
+from core.delivery import DeliveryWorker, RetryPolicy, claim_ids, mark_failed, mark_sent
+from core.messages import Action, Identity, Outbound
+from core.models import Role
+
+__all__ = ["RelaisBot", "ShardedRelaisBot", "Where", "intents"]
+
+log = logging.getLogger(__name__)
+
+_THREADS = (discord.ChannelType.public_thread, discord.ChannelType.private_thread,
+            discord.ChannelType.news_thread)
+
+
+def intents() -> discord.Intents:
+    """Guild messages with their content, DMs and reactions; no privileged member list."""
+    wanted = discord.Intents.default()
+    wanted.message_content = True
+    return wanted
+
+
+class Where(SimpleNamespace):
+    """Where an event happened, in the core's terms."""
+
+    chat: str
+    chat_kind: str
+    community: str | None
+    community_name: str | None
+
+
+class RelaisMixin:
+    """Everything the Relais bot adds to ``commands.Bot`` (plain or auto-sharded)."""
+
+    def __init__(self, hub: Any, settings: Any, *, sync_commands: bool = True, poll_seconds: float = 0.5,
+                 **options: Any) -> None:
+        options.setdefault("intents", intents())
+        options.setdefault("allowed_mentions", NO_MENTIONS)
+        options.setdefault("max_ratelimit_timeout", 30.0)  # longer waits go back to the outbox
+        super().__init__(command_prefix=commands.when_mentioned, help_command=None, **options)
+        self.hub = hub
+        self.settings = settings
+        self.sync_commands = sync_commands
+        self.sender = DiscordSender(self)
+        self.worker = DeliveryWorker(hub.db, self.sender, clock=hub.clock, poll_seconds=poll_seconds)
+        self._worker_task: asyncio.Task | None = None
+        self.synced: list[app_commands.AppCommand] = []
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def setup_hook(self) -> None:
+        from bots.discord.cogs import COGS
+
+        self.add_dynamic_items(ActionButton)
+        await self.tree.set_translator(RelaisTranslator())
+        for cog in COGS:
+            await self.add_cog(cog(self))
+        self.tree.on_error = self.on_app_command_error
+        await asyncio.to_thread(lambda: self.hub.places)  # load the gazetteer before the first autocomplete
+        if self.sync_commands:
+            self.synced = await self.tree.sync()
+        self._worker_task = asyncio.create_task(self.worker.run(), name="relais-discord-delivery")
+
+    async def close(self) -> None:
+        self.worker.stop()
+        if self._worker_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._worker_task, timeout=10)
+            self._worker_task = None
+        await super().close()
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Messages are read by the intake cog; there are no prefix commands."""
+
+    # ------------------------------------------------------------------ translation helpers
+
+    def identity(self, user: discord.abc.User, locale: discord.Locale | None = None) -> Identity:
+        language = language_of(locale, default="") if locale is not None else ""
+        return Identity("discord", str(user.id), user.display_name, language or None)
+
+    def where(self, channel: Any, guild: discord.Guild | None) -> Where:
+        kind = getattr(channel, "type", None)
+        if guild is None:
+            chat_kind = "private"
+        elif kind in _THREADS:
+            chat_kind = "thread"
+        else:
+            chat_kind = "channel"
+        return Where(chat=str(channel.id), chat_kind=chat_kind, community=str(guild.id) if guild else None,
+                     community_name=guild.name if guild else None)
+
+    def interaction_where(self, interaction: discord.Interaction) -> Where:
+        channel = interaction.channel or self.get_partial_messageable(interaction.channel_id or 0)
+        return self.where(channel, interaction.guild)
+
+    @staticmethod
+    def ui_language(interaction: discord.Interaction) -> str:
+        return language_of(interaction.locale, default="fr")
+
+    async def core(self, call: Callable[..., list[Outbound]], *args: Any, **kwargs: Any) -> list[Outbound]:
+        """Run a (synchronous, database-bound) core call off the event loop."""
+        return await asyncio.to_thread(call, *args, **kwargs)
+
+    # ------------------------------------------------------------------ interactions
+
+    async def run_command(self, interaction: discord.Interaction, name: str, args: str = "", *,
+                          moderator: bool = False) -> None:
+        """Acknowledge at once, run a core command, answer with what the core said here."""
+        await self._defer(interaction)
+        where = self.interaction_where(interaction)
+        author = self.identity(interaction.user, interaction.locale)
+        if moderator:
+            await asyncio.to_thread(self._grant_moderator_if_manager, interaction, author, where)
+        outs = await self.core(self.hub.run_command, author, name, args.strip(), platform="discord",
+                               chat=where.chat, event_id=f"interaction:{interaction.id}",
+                               chat_kind=where.chat_kind, community=where.community)
+        await self.answer(interaction, outs, where)
+
+    async def act(self, interaction: discord.Interaction, action: str, value: str | None = None) -> list[Outbound]:
+        """A button press or a submitted form, as a core action; returns what the core said."""
+        await self._defer(interaction)
+        where = self.interaction_where(interaction)
+        outs = await self.core(self.hub.act, Action(
+            platform="discord", event_id=f"interaction:{interaction.id}", chat=where.chat,
+            author=self.identity(interaction.user, interaction.locale), name=action,
+            sent_at=self.hub.clock.now(), value=value, chat_kind=where.chat_kind, community=where.community))
+        await self.answer(interaction, outs, where)
+        return outs
+
+    async def _defer(self, interaction: discord.Interaction) -> None:
+        if not interaction.response.is_done():
+            if interaction.type == discord.InteractionType.component:
+                await interaction.response.defer()  # the answer comes as a follow-up
+            else:
+                await interaction.response.defer(thinking=True, ephemeral=interaction.guild is not None)
+
+    def _grant_moderator_if_manager(self, interaction: discord.Interaction, author: Identity,
+                                    where: Where) -> None:
+        """Discord's Manage Server permission makes a member a moderator of the community in the core."""
+        if where.community is None or not interaction.permissions.manage_guild:
+            return
+        from core import permissions
+
+        with self.hub.db.session() as s:
+            person = self.hub._person(s, author, self.hub.clock.now())
+            community = self.hub._community(s, "discord", where.community, where.community_name)
+            permissions.grant(s, person, Role.MODERATOR, community)
+
+    async def answer(self, interaction: discord.Interaction, outs: list[Outbound], where: Where) -> None:
+        """Send the core's replies to this interaction as follow-ups (recorded in the outbox);
+        everything else (DMs, channel posts) is left to the delivery worker."""
+        mine = [o for o in outs if o.outbox_id is not None and o.platform == "discord" and not o.direct
+                and o.priority == 0 and o.chat == where.chat]
+        now = self.hub.clock.now()
+        claimed = set(await asyncio.to_thread(claim_ids, self.hub.db, [o.outbox_id for o in mine], now))
+        ephemeral = interaction.guild is not None
+        answered = False
+        for out in mine:
+            if out.outbox_id not in claimed:
+                continue
+            buttons = [{"label": b.label, "action": b.action, "style": b.style} for b in out.buttons]
+            try:
+                first = None
+                for content, view in message_parts(out.text, out.title, buttons):
+                    sent = await interaction.followup.send(content, view=view or discord.utils.MISSING,
+                                                           ephemeral=ephemeral, allowed_mentions=NO_MENTIONS,
+                                                           wait=True)
+                    first = first or sent
+                    answered = True
+            except (discord.HTTPException, discord.RateLimited) as exc:
+                log.warning("interaction follow-up failed, leaving message %s to the outbox: %s", out.outbox_id, exc)
+                error = delivery_error(exc)
+                error.permanent = False  # the interaction token failed, not the chat
+                await asyncio.to_thread(mark_failed, self.hub.db, SimpleNamespace(id=out.outbox_id), error,
+                                        now, RetryPolicy())
+                continue
+            await asyncio.to_thread(mark_sent, self.hub.db, out.outbox_id, str(first.id) if first else None,
+                                    self.hub.clock.now())
+        if not answered and interaction.type != discord.InteractionType.component:
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.delete_original_response()  # nothing to say: no "thinking…" left behind
+        if any(o.outbox_id not in claimed for o in outs):
+            self.worker.wake()
+
+    async def on_action_pressed(self, interaction: discord.Interaction, action: str) -> None:
+        """A core button: some open a form first (how many to make, the answer to a question)."""
+        domain, verb, ident = action.split(":")
+        lang = self.ui_language(interaction)
+        if (domain, verb) == ("need", "commit"):
+            await interaction.response.send_modal(FormModal(
+                custom_id=f"relais:{action}:{interaction.id}", title_key="form.commit.title", language=lang,
+                fields=[("quantity", "form.commit.quantity", None, True, False, None)],
+                on_values=lambda i, v: self._submitted_action(i, action, v["quantity"])))
+            return
+        if (domain, verb) == ("ticket", "answer"):
+            await interaction.response.send_modal(FormModal(
+                custom_id=f"relais:{action}:{interaction.id}", title_key="form.answer.title", language=lang,
+                fields=[("text", "form.answer.text", None, True, True, None)],
+                on_values=lambda i, v: self._submitted_action(i, action, v["text"])))
+            return
+        outs = await self.act(interaction, action)
+        if domain == "proposal" and not any(o.kind in ("refused", "error") for o in outs):
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.edit_original_response(view=None)  # settled: its buttons go
+
+    async def _submitted_action(self, interaction: discord.Interaction, action: str, value: str) -> None:
+        await self.act(interaction, action, value or None)
+
+    async def on_form_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        log.error("form failed", exc_info=error)
+        await self._say_internal_error(interaction)
+
+    async def on_app_command_error(self, interaction: discord.Interaction,
+                                   error: app_commands.AppCommandError) -> None:
+        log.error("slash command %s failed", interaction.command and interaction.command.qualified_name,
+                  exc_info=error)
+        await self._say_internal_error(interaction)
+
+    async def _say_internal_error(self, interaction: discord.Interaction) -> None:
+        rendered = self.hub.renderer.render("error/internal", self.ui_language(interaction))
+        content = message_parts(rendered.text, rendered.title, [])[0][0]
+        with contextlib.suppress(discord.HTTPException):
+            if interaction.response.is_done():
+                await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_MENTIONS)
+            else:
+                await interaction.response.send_message(content, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    def form_text(self, template: str, language: str, values: dict[str, str]) -> str:
+        """The sentence a form becomes (a template per language), read by the core's recogniser."""
+        return self.hub.renderer.render(f"bot/discord/{template}", language, form=values).text
+
+
+class RelaisBot(RelaisMixin, commands.Bot):
+    """One gateway connection."""
+
+
+class ShardedRelaisBot(RelaisMixin, commands.AutoShardedBot):
+    """Several shards in one process, for many servers."""
