@@ -7,10 +7,7 @@ from typing import Callable
 
 from sqlmodel import select
 
-from core import escalation, intake, needs, permissions
 from core.errors import Refused
-from core.hub import parse_ref
-from core.models import Community, DesignatedContact, Item, Person, RiskCategory, Role
 
 # The command registry: canonical name -> handler, and every alias (French first) -> canonical name.
 # Domain modules register their own commands with ``@command("canonical", "alias", ...)``.
@@ -26,6 +23,12 @@ def command(canonical: str, *aliases: str) -> Callable[[Callable], Callable]:
         return handler
 
     return register
+
+
+# Defined before the domain modules are imported: they register their commands while being imported.
+from core import intake, needs, permissions  # noqa: E402
+from core.hub import parse_ref  # noqa: E402
+from core.models import Community, Item, Person, Role  # noqa: E402
 
 
 def dispatch(ctx, name: str, args: str) -> None:
@@ -52,11 +55,10 @@ def on_action(ctx, name: str, value: str | None) -> None:
         from core import privacy
 
         privacy.forget(ctx)
-    elif domain == "ticket" and verb == "answer":
-        if not value:
-            ctx.reply("answer_how", "info", ref=f"Q-{ident}")
-            return
-        escalation.answer(ctx, ident, value)
+    elif domain == "ticket":
+        from core import escalation
+
+        escalation.on_action(ctx, verb, ident, value)
     else:
         raise Refused("refused/unknown_action")
 
@@ -125,26 +127,6 @@ def cmd_status(ctx, args: str) -> None:
     needs.status(ctx)
 
 
-@command("ask", "question", "demander")
-def cmd_ask(ctx, args: str) -> None:
-    if not args:
-        raise Refused("refused/usage", usage="/question <texte>")
-    rec = intake.recognise(ctx, args, ctx.now)
-    escalation.propose_question(ctx, args, rec.topic)
-
-
-@command("answer", "reponse", "réponse", "repondre")
-def cmd_answer(ctx, args: str) -> None:
-    ref, _, text = args.partition(" ")
-    ticket = parse_ref(ref, "Q") if ref else None
-    if ticket is None or not text.strip():
-        raise Refused("refused/usage", usage="/answer Q-12 <réponse>")
-    public = True
-    if text.startswith("--private "):
-        public, text = False, text[len("--private "):]
-    escalation.answer(ctx, ticket, text.strip(), public=public)
-
-
 @command("commit", "engager", "jenfabrique")
 def cmd_commit(ctx, args: str) -> None:
     parts = _split(args)
@@ -202,20 +184,6 @@ def cmd_close(ctx, args: str) -> None:
     needs.close(ctx, _need_arg(ctx, args, "/close N-12"))
 
 
-@command("guidance", "consignes")
-def cmd_guidance(ctx, args: str) -> None:
-    from core.guidance import category_context
-
-    arg = args.strip()
-    if arg.isdigit() and ctx.s.get(RiskCategory, int(arg)):
-        cats = [int(arg)]
-    else:
-        item = ctx.s.get(Item, arg) if arg else None
-        cats = [item.category] if item and item.category else [1, 2, 3, 4]
-    for cat in cats:
-        ctx.reply(f"guidance/category_{cat}", "guidance", items=[], **category_context(ctx, cat))
-
-
 @command("lang", "langue", "language")
 def cmd_lang(ctx, args: str) -> None:
     lang = args.strip().lower()[:2]
@@ -267,59 +235,6 @@ def find_person(ctx, token: str) -> Person:
     return found
 
 
-@command("contacts")
-def cmd_contacts(ctx, args: str) -> None:
-    """``/contacts`` lists; ``/contacts add WHO TOPIC [REGION] [--backup]``; ``/contacts remove WHO TOPIC``."""
-    parts = _split(args)
-    if parts and parts[0] in ("add", "ajouter", "remove", "retirer"):
-        if len(parts) < 3 or parts[2] not in escalation.TOPICS:
-            raise Refused("refused/usage", usage="/contacts add <qui> sanitary|legal|technical|logistics [région]")
-        person = find_person(ctx, parts[1])
-        topic = parts[2]
-        rest = [p for p in parts[3:] if p != "--backup"]
-        region = rest[0] if rest else None
-        rank = 1 if "--backup" in parts else 0
-        existing = ctx.s.exec(select(DesignatedContact).where(DesignatedContact.person_id == person.id,
-                                                              DesignatedContact.topic == topic,
-                                                              DesignatedContact.region == region)).first()
-        if parts[0] in ("add", "ajouter"):
-            if existing is None:
-                ctx.s.add(DesignatedContact(person_id=person.id, topic=topic, region=region, rank=rank))
-            else:
-                existing.rank = rank
-            ctx.audit("contact.designated", f"person:{person.id}", after={"topic": topic, "region": region,
-                                                                          "rank": rank})
-        elif existing is not None:
-            ctx.s.delete(existing)
-            ctx.audit("contact.removed", f"person:{person.id}", before={"topic": topic, "region": region})
-        ctx.s.flush()
-    rows = []
-    for c in ctx.s.exec(select(DesignatedContact).order_by(DesignatedContact.topic, DesignatedContact.rank)):
-        p = ctx.s.get(Person, c.person_id)
-        rows.append({"topic": c.topic, "region": c.region, "rank": c.rank,
-                     "name": p.display_name if p else "?", "platform": p.platform if p else "?"})
-    ctx.reply("contacts", "listing", contacts=rows)
-
-
-@command("classify", "classer")
-def cmd_classify(ctx, args: str) -> None:
-    parts = _split(args)
-    if len(parts) != 2 or not parts[1].isdigit():
-        raise Refused("refused/usage", usage="/classify <item> <1-4>")
-    item = ctx.s.get(Item, parts[0])
-    category = int(parts[1])
-    if item is None:
-        raise Refused("refused/unknown_item", item=parts[0][:40])
-    if ctx.s.get(RiskCategory, category) is None:
-        raise Refused("refused/usage", usage="/classify <item> <1-4>")
-    before = item.category
-    item.category = category
-    ctx.audit("item.classified", f"item:{item.id}", before={"category": before}, after={"category": category})
-    ctx.s.flush()
-    ctx.catalog_changed = True
-    ctx.reply("classified", "info", item=item.id, before=before, after=category)
-
-
 @command("grant", "role")
 def cmd_grant(ctx, args: str) -> None:
     parts = _split(args)
@@ -333,5 +248,6 @@ def cmd_grant(ctx, args: str) -> None:
 
 # Domain modules register their own commands with ``@command``; importing them here fills the registry.
 from core import escalation as _escalation, guidance as _guidance, matching as _matching  # noqa: E402,F401
+from core import authority as _authority  # noqa: E402,F401
 from core import privacy as _privacy  # noqa: E402,F401
 

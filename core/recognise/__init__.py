@@ -13,6 +13,7 @@ __all__ = [
     "Recogniser",
     "analyse_stream",
     "default_recogniser",
+    "parse_deadline",
 ]
 
 
@@ -26,3 +27,19 @@ def default_recogniser() -> Recogniser:
     except (ImportError, AttributeError):
         gazetteer = None
     return Recogniser(Lexicon.default(), gazetteer=gazetteer)
+
+
+def parse_deadline(text: str, now, timezone: str = "Europe/Paris"):
+    """The date a short answer such as "vendredi", "sous 48h" or "11/05" names, relative to ``now``."""
+    from datetime import timedelta  # noqa: PLC0415
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from core.recognise._dates import find_deadline  # noqa: PLC0415
+    from core.recognise._text import prepare  # noqa: PLC0415
+
+    today = now.astimezone(ZoneInfo(timezone)).date()
+    found = find_deadline(prepare(text).norm, today)
+    if found is None:
+        norm = prepare("pour " + text).norm
+        found = find_deadline(norm, today)
+    return found[0] if found and found[0] >= today - timedelta(days=1) else None
