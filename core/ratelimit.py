@@ -1,0 +1,256 @@
+"""Pacing of outbound messages so a platform never has to answer "too many requests".
+
+Two shapes of limit, per key (``("overall",)`` for the whole bot, ``("chat", chat)`` for one
+conversation): a token ``Bucket`` (``rate`` per second, bursts of ``burst``: Telegram's limits) and a
+sliding ``Window`` (at most ``limit`` sends in any ``period`` seconds), which never overdraws a fixed
+window of the same size opened by the first request (Discord's route buckets).
+
+``slack`` (seconds) absorbs network jitter: a request sent later may reach the platform earlier than
+the one before it. Windows get ``slack`` added to their period; buckets keep ``rate * slack`` tokens
+in reserve, so the long-run rate stays the platform's own.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+Key = tuple[str, ...]
+OVERALL: Key = ("overall",)
+
+
+@dataclass(frozen=True)
+class Window:
+    """At most ``limit`` sends in any ``period`` seconds."""
+
+    limit: int
+    period: float
+
+    @property
+    def rate(self) -> float:
+        return self.limit / self.period
+
+    @property
+    def burst(self) -> int:
+        return self.limit
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A token bucket: ``rate`` sends per second on average, at most ``burst`` at once."""
+
+    rate: float
+    burst: int
+
+
+Limit = Window | Bucket
+
+
+def _telegram_kind(chat: str, direct: bool) -> str:
+    return "group" if chat.startswith("-") else "private"
+
+
+def _discord_kind(chat: str, direct: bool) -> str:
+    return "private" if direct else "channel"
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """One platform's sending limits: overall, and per chat by kind of chat."""
+
+    platform: str
+    overall: Limit | None
+    per_chat: dict[str, Limit] = field(default_factory=dict)
+    kind_of: Callable[[str, bool], str] = lambda chat, direct: "private" if direct else "channel"
+    slack: float = 0.08
+
+    def chat_window(self, chat: str, direct: bool) -> Limit | None:
+        return self.per_chat.get(self.kind_of(chat, direct))
+
+
+# Telegram Bots FAQ: about 30 messages/s overall, 1/s per private chat with short bursts, 20/min per group.
+TELEGRAM = RateLimits(
+    platform="telegram",
+    overall=Bucket(30.0, 30),
+    per_chat={"private": Bucket(1.0, 3), "group": Bucket(20 / 60, 20)},
+    kind_of=_telegram_kind,
+)
+
+# Discord: 50 requests/s per bot; message buckets of about 5 per 5 s per channel (DMs included).
+DISCORD = RateLimits(
+    platform="discord",
+    overall=Window(50, 1.0),
+    per_chat={"channel": Window(5, 5.0), "private": Window(5, 5.0)},
+    kind_of=_discord_kind,
+)
+
+DEFAULTS = {"telegram": TELEGRAM, "discord": DISCORD}
+
+
+def limits_for(platform: str) -> RateLimits | None:
+    return DEFAULTS.get(platform)
+
+
+class _Slots:
+    """Send times within the last period of one key, plus a pause imposed by the platform."""
+
+    __slots__ = ("window", "times", "blocked_until")
+
+    def __init__(self, window: Window):
+        self.window = window
+        self.times: deque[float] = deque()
+        self.blocked_until = 0.0
+
+    def wait(self, now: float, slack: float, ahead: int = 0) -> float:
+        """Seconds until one more send is allowed, with ``ahead`` sends queued before it."""
+        horizon = self.window.period + slack
+        while self.times and self.times[0] <= now - horizon:
+            self.times.popleft()
+        wait = max(0.0, self.blocked_until - now)
+        used = len(self.times) + ahead
+        if used >= self.window.limit:
+            index = used - self.window.limit
+            if index < len(self.times):
+                wait = max(wait, self.times[index] + horizon - now)
+            else:  # beyond what has been sent: assume the steady rate
+                last = self.times[-1] if self.times else now
+                wait = max(wait, last + horizon - now + (index - len(self.times) + 1) / self.window.rate)
+        return wait
+
+    def take(self, now: float) -> None:
+        self.times.append(now)
+
+    def idle_since(self, now: float) -> bool:
+        return not self.times or self.times[-1] < now - self.window.period - 1
+
+
+class _Tokens:
+    """A token bucket's level, plus a pause imposed by the platform."""
+
+    __slots__ = ("bucket", "level", "updated", "blocked_until")
+
+    def __init__(self, bucket: Bucket, now: float):
+        self.bucket = bucket
+        self.level = float(bucket.burst)
+        self.updated = now
+        self.blocked_until = 0.0
+
+    def _refill(self, now: float) -> None:
+        if now > self.updated:
+            self.level = min(float(self.bucket.burst), self.level + (now - self.updated) * self.bucket.rate)
+            self.updated = now
+
+    def wait(self, now: float, slack: float, ahead: int = 0) -> float:
+        self._refill(now)
+        reserve = min(self.bucket.rate * slack, self.bucket.burst - 1.0)
+        need = 1 + reserve + ahead
+        wait = max(0.0, self.blocked_until - now)
+        if self.level < need:
+            wait = max(wait, (need - self.level) / self.bucket.rate)
+        return wait
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self.level -= 1
+
+    def idle_since(self, now: float) -> bool:
+        self._refill(now)
+        return self.level >= self.bucket.burst
+
+
+class Pacer:
+    """Decides when the next message to a chat may go, given what was sent recently."""
+
+    def __init__(self, limits: RateLimits | None, clock: Callable[[], float] = time.monotonic):
+        self.limits = limits
+        self.clock = clock
+        self._slots: dict[Key, _Slots] = {}
+        self._windows: dict[Key, Limit] = {}  # learnt per-chat limits that override the defaults
+        self._swept = clock()
+
+    def keys(self, chat: str, direct: bool = False) -> tuple[Key, ...]:
+        if self.limits is None:
+            return ()
+        keys: list[Key] = []
+        if self.limits.overall is not None:
+            keys.append(OVERALL)
+        if self.limits.chat_window(chat, direct) is not None or ("chat", chat) in self._windows:
+            keys.append(("chat", chat))
+        return tuple(keys)
+
+    def _slots_for(self, key: Key, direct: bool = False) -> _Slots | _Tokens:
+        slots = self._slots.get(key)
+        if slots is None:
+            assert self.limits is not None
+            if key == OVERALL:
+                limit = self.limits.overall
+            else:
+                limit = self._windows.get(key) or self.limits.chat_window(key[1], direct)
+            slots = _Slots(limit) if isinstance(limit, Window) else _Tokens(limit, self.clock())
+            self._slots[key] = slots
+        return slots
+
+    def wait(self, keys: tuple[Key, ...], *, direct: bool = False, ahead: int = 0,
+             now: float | None = None) -> float:
+        """Seconds until a send on all ``keys`` is allowed (0: now). ``ahead`` applies to chat keys."""
+        if not keys:
+            return 0.0
+        now = self.clock() if now is None else now
+        slack = self.limits.slack if self.limits else 0.0
+        return max(self._slots_for(k, direct).wait(now, slack, ahead if k != OVERALL else 0) for k in keys)
+
+    def take(self, keys: tuple[Key, ...], *, direct: bool = False, now: float | None = None) -> None:
+        """Record a send on ``keys`` (call it when the request leaves)."""
+        now = self.clock() if now is None else now
+        for key in keys:
+            self._slots_for(key, direct).take(now)
+        if now - self._swept > 60:
+            self._sweep(now)
+
+    def block(self, key: Key, seconds: float, *, direct: bool = False) -> None:
+        """The platform asked to wait (a 429's ``retry_after``, or a bucket reported empty)."""
+        if self.limits is None:
+            return
+        slots = self._slots_for(key, direct)
+        slots.blocked_until = max(slots.blocked_until, self.clock() + seconds)
+
+    def observe(self, chat: str, *, limit: int | None, remaining: int | None, reset_after: float | None,
+                direct: bool = False) -> None:
+        """A bucket as the platform reported it in response headers: follow it when it is stricter."""
+        if self.limits is None:
+            return
+        key: Key = ("chat", chat)
+        default = self.limits.chat_window(chat, direct)
+        if limit and (default is None or limit < default.burst):
+            period = default.burst / default.rate if default else max(reset_after or 1.0, 1.0)
+            self._windows[key] = Window(limit, period)
+            self._slots.pop(key, None)
+        if remaining == 0 and reset_after:
+            self.block(key, reset_after + (self.limits.slack if self.limits else 0.0), direct=direct)
+
+    def _sweep(self, now: float) -> None:
+        self._swept = now
+        for key in [k for k, s in self._slots.items()
+                    if k != OVERALL and s.blocked_until < now and s.idle_since(now)]:
+            del self._slots[key]
+
+
+def theoretical_seconds(counts: dict[str, int], limits: RateLimits, kinds: dict[str, bool] | None = None) -> float:
+    """The least time any sender could take to send ``counts[chat]`` messages to each chat within
+    ``limits`` (starting with empty windows): the largest of the overall bound and each chat's bound.
+    ``kinds`` gives ``direct`` per chat (default False)."""
+    kinds = kinds or {}
+
+    def bound(n: int, limit: Limit | None) -> float:
+        if limit is None or n <= limit.burst:
+            return 0.0
+        return (n - limit.burst) / limit.rate
+
+    total = sum(counts.values())
+    best = bound(total, limits.overall)
+    for chat, n in counts.items():
+        best = max(best, bound(n, limits.chat_window(chat, kinds.get(chat, False))))
+    return best
