@@ -469,6 +469,7 @@ class TelegramStandIn:
         self._fail_fraction_methods: frozenset[str] = SEND_METHODS
         self._fail_next = 0
         self._fail_next_methods: frozenset[str] = SEND_METHODS
+        self._injected: list[tuple[frozenset[str], _ApiError]] = []  # answers queued by inject_error
         self._chat_errors: dict[int, tuple[int, str]] = {}
         self._delay = 0.0
         self._delay_methods: frozenset[str] = SEND_METHODS
@@ -688,6 +689,20 @@ class TelegramStandIn:
         with self._lock:
             self._fail_next = n
             self._fail_next_methods = frozenset(methods)
+
+    def inject_error(
+        self,
+        status: int,
+        description: str,
+        n: int = 1,
+        methods: Iterable[str] = SEND_METHODS,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
+        """Answer the next ``n`` calls to ``methods`` with this error, e.g. a 429 with
+        ``parameters={"retry_after": 1}`` or a 400 "can't parse entities", whatever the request."""
+        with self._lock:
+            for _ in range(n):
+                self._injected.append((frozenset(methods), _ApiError(status, description, parameters)))
 
     def fail_fraction(
         self, fraction: float, methods: Iterable[str] = SEND_METHODS, seed: int | None = None
@@ -1057,6 +1072,13 @@ class TelegramStandIn:
 
     def _check_faults(self, method: str, params: dict[str, Any]) -> None:
         """Injected failures first, then permanent chat errors (validation and limits come later)."""
+        for index, (methods, error) in enumerate(self._injected):
+            if method in methods:
+                del self._injected[index]
+                self.injected_failures += 1
+                if error.status == 429:
+                    self.rate_limited += 1
+                raise error
         if self._fail_next > 0 and method in self._fail_next_methods:
             self._fail_next -= 1
             self.injected_failures += 1

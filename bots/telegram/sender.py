@@ -1,0 +1,129 @@
+"""Sending outbox messages to Telegram, and what each Telegram failure means for delivery."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+
+from bots.telegram.render import MESSAGE_LIMIT, render_parts, split_message
+from core.errors import DeliveryError
+from core.models import OutboxMessage
+
+__all__ = ["CALLBACK_DATA_LIMIT", "TelegramSender", "delivery_error", "keyboard"]
+
+log = logging.getLogger(__name__)
+
+CALLBACK_DATA_LIMIT = 64  # bytes
+BUTTONS_PER_ROW = 3
+_PERMANENT_BAD_REQUESTS = ("chat not found", "user not found", "chat_write_forbidden", "have no rights to send",
+                           "not enough rights", "peer_id_invalid", "group chat was deactivated")
+
+
+def _seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # an int or a timedelta depending on PTB_TIMEDELTA
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def delivery_error(exc: TelegramError) -> DeliveryError:
+    """The delivery outcome of a Telegram error: wait, retry later, or give up on the chat."""
+    reason = f"{type(exc).__name__}: {exc.message}"
+    if isinstance(exc, RetryAfter):
+        return DeliveryError(reason, retry_after=_seconds(exc))
+    if isinstance(exc, Forbidden):  # blocked by the user, kicked from the group
+        return DeliveryError(reason, permanent=True)
+    if isinstance(exc, BadRequest) and any(p in exc.message.lower() for p in _PERMANENT_BAD_REQUESTS):
+        return DeliveryError(reason, permanent=True)
+    return DeliveryError(reason)  # NetworkError, TimedOut, 5xx and unexpected 400s: try again later
+
+
+def keyboard(buttons: list[dict[str, Any]] | None) -> InlineKeyboardMarkup | None:
+    """Inline buttons whose callback data is the core's action id (at most 64 bytes)."""
+    usable = []
+    for button in buttons or []:
+        action = str(button.get("action") or "")
+        if not action or len(action.encode("utf-8")) > CALLBACK_DATA_LIMIT:
+            log.warning("button %r left out: callback data must be 1-64 bytes", action[:80])
+            continue
+        usable.append(InlineKeyboardButton(str(button.get("label") or action), callback_data=action))
+    if not usable:
+        return None
+    rows = [usable[i:i + BUTTONS_PER_ROW] for i in range(0, len(usable), BUTTONS_PER_ROW)]
+    return InlineKeyboardMarkup(rows)
+
+
+def plain_parts(text: str, title: str | None) -> list[str]:
+    whole = f"{title}\n{text}" if title else text
+    return [p for p in split_message(whole, MESSAGE_LIMIT) if p.strip()]
+
+
+class TelegramSender:
+    """The delivery worker's Telegram side: one outbox message becomes one or more Telegram messages.
+
+    A long message is sent in parts; when a later part fails, the retry resumes after the parts
+    already sent (remembered in memory, so only a crash between parts can repeat one)."""
+
+    platform = "telegram"
+
+    def __init__(self, bot: Bot):
+        self.bot = bot
+        self._progress: dict[int, int] = {}  # outbox id -> parts already sent
+
+    async def send(self, message: OutboxMessage) -> str | None:
+        try:
+            chat_id = int(message.chat)
+        except ValueError:
+            raise DeliveryError(f"not a Telegram chat id: {message.chat[:40]!r}", permanent=True) from None
+        try:
+            try:
+                sent = await self._send_parts(chat_id, message, html=True)
+            except BadRequest as exc:
+                if "can't parse entities" not in exc.message.lower():
+                    raise
+                log.warning("Telegram refused the HTML of outbox message %s (%s); sending plain text",
+                            message.id, exc.message)
+                self._progress.pop(message.id, None)
+                sent = await self._send_parts(chat_id, message, html=False)
+        except TelegramError as exc:
+            error = delivery_error(exc)
+            if error.permanent:
+                self._progress.pop(message.id, None)
+            raise error from exc
+        self._progress.pop(message.id, None)
+        return sent
+
+    async def _send_parts(self, chat_id: int, message: OutboxMessage, *, html: bool) -> str | None:
+        parts = render_parts(message.text, message.title) if html else plain_parts(message.text, message.title)
+        markup = keyboard(message.buttons)
+        reply = None
+        if message.reply_to and str(message.reply_to).isdigit():
+            reply = ReplyParameters(message_id=int(message.reply_to), allow_sending_without_reply=True)
+        done = self._progress.get(message.id, 0)
+        last_id: str | None = None
+        for index, part in enumerate(parts):
+            if index < done:
+                continue
+            last = index == len(parts) - 1
+            kwargs: dict[str, Any] = {
+                "chat_id": chat_id,
+                "text": part,
+                "parse_mode": ParseMode.HTML if html else None,
+                "reply_markup": markup if last else None,
+                "reply_parameters": reply if index == 0 else None,
+                "link_preview_options": None,
+            }
+            try:
+                sent = await self.bot.send_message(**kwargs)
+            except ChatMigrated as exc:  # a group became a supergroup: its new id takes the message
+                kwargs["chat_id"] = chat_id = exc.new_chat_id
+                sent = await self.bot.send_message(**kwargs)
+            last_id = str(sent.message_id)
+            self._progress[message.id] = index + 1
+        return last_id
