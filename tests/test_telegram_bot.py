@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
-from bots.telegram.app import TelegramBot, api_urls
+from bots.telegram.app import TelegramBot, api_urls, serve
 from core import jobs
 from core.db import Database
 from core.hub import Hub
@@ -152,7 +152,8 @@ async def test_need_logged_step_by_step(bot, tg, hub):
     first = await marie.say("/besoin")
     assert len(first) == 2, "privacy notice, then the first question"
     assert all(m.chat_id == MARIE and m.parse_mode == "HTML" for m in first)
-    for answer in ("besoin de visières", "200", "Tours", "-"):
+    # The items step does not take a bare "visières" yet (core recogniser), hence "besoin de visières".
+    for answer in ("besoin de visières", "200", "Tours", "vendredi"):
         [question] = await marie.say(answer)
         assert not question.buttons
     proposal = with_buttons(await marie.say("EHPAD Les Tilleuls"))
@@ -165,6 +166,7 @@ async def test_need_logged_step_by_step(bot, tg, hub):
     [line] = rows(hub, NeedLine)
     assert (line.item_id, line.quantity) == ("face_shield", 200)
     assert need.place_name == "Tours" and "Tilleuls" in need.facility
+    assert need.deadline.isoformat() == "2020-03-27"
 
 
 async def test_need_in_one_free_text_message(bot, tg, hub):
@@ -307,6 +309,28 @@ async def test_relais_run_starts_the_telegram_bot(db_url, tmp_path):
 # --------------------------------------------------------------------------- more behaviour
 
 
+async def test_serve_waits_for_the_bot_api_and_stops_when_told(hub, settings):
+    port = _free_port()
+    tg = TelegramStandIn(limits=TelegramLimits.off(), port=port)
+    settings = settings.model_copy(update={"telegram_token": SecretStr(tg.token),
+                                           "telegram_api_base_url": f"http://127.0.0.1:{port}"})
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(hub, settings, stop, **FAST))
+    try:
+        await asyncio.sleep(0.3)  # nothing listens yet: serve keeps trying
+        assert not serving.done()
+        async with tg:
+            tg.push_update(tg.command(MARIE, MARIE, "start"))
+            await tg.wait_for_messages(MARIE, 2, timeout=10)
+            stop.set()
+            await asyncio.wait_for(serving, 10)
+            assert not tg.pending_updates(), "the recorded update was confirmed before stopping"
+    finally:
+        stop.set()
+        if not serving.done():
+            serving.cancel()
+
+
 async def test_commands_menus_in_french_and_english(bot, tg):
     fr = [c["command"] for c in tg.get_commands(language_code="fr")]
     en = [c["command"] for c in tg.get_commands(language_code="en")]
@@ -436,3 +460,12 @@ async def test_webhook_mode_acknowledges_only_recorded_updates(hub, settings, tg
 def test_api_urls_accept_a_server_root_or_its_bot_path():
     assert api_urls("http://127.0.0.1:8081") == ("http://127.0.0.1:8081/bot", "http://127.0.0.1:8081/file/bot")
     assert api_urls("http://h:1/bot/") == ("http://h:1/bot", "http://h:1/file/bot")
+
+
+@pytest.mark.xfail(strict=True, reason="core: BlockedChat is never cleared, even when the person writes again")
+async def test_person_who_unblocks_the_bot_gets_answers_again(bot, tg, hub):
+    paul = Speaker(tg, hub, PAUL)
+    tg.block_chat(PAUL)
+    assert await paul.say("/start") == []
+    tg.clear_chat_error(PAUL)  # Paul unblocks the bot and writes again
+    assert await paul.say("/aide")

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import exc as sa_exc
 from telegram import BotCommand, Update
-from telegram.error import InvalidToken, RetryAfter, TelegramError
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -108,7 +108,8 @@ class TelegramBot:
         self._unrecorded: set[int] = set()  # update ids the core could not record
         self._told: set[int] = set()  # update ids whose author was told "kept, will be processed"
         self._stopping = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._poller: asyncio.Task | None = None
+        self._delivery: asyncio.Task | None = None
         self._webhook_runner: Any = None
         self._webhook_lock = asyncio.Lock()
         self.offset: int | None = None
@@ -130,37 +131,34 @@ class TelegramBot:
         await self.application.initialize()  # getMe: the bot's own id and username
         await self.publish_commands()
         self._stopping.clear()
-        self._tasks = [asyncio.create_task(self.worker.run(), name="telegram-delivery")]
+        self._delivery = asyncio.create_task(self.worker.run(), name="telegram-delivery")
         if self.settings.telegram_webhook_url:
             await self._start_webhook()
         else:
-            self._tasks.append(asyncio.create_task(self._poll(), name="telegram-polling"))
+            self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
         log.info("Telegram bot @%s started (%s)", self.application.bot.username,
                  "webhook" if self.settings.telegram_webhook_url else "polling")
 
     async def stop(self) -> None:
+        """Stop taking updates, confirm the recorded ones, let delivery finish its batch, then close."""
         self._stopping.set()
-        self.worker.stop()
         if self._webhook_runner is not None:
             await self._webhook_runner.cleanup()
             self._webhook_runner = None
-        for task in self._tasks:
-            try:
-                await asyncio.wait_for(task, timeout=10)
-            except TimeoutError:
-                log.warning("%s did not stop in time", task.get_name())
-            except Exception:
-                log.exception("%s failed", task.get_name())
-        self._tasks = []
+        await _finish(self._poller)
+        self._poller = None
         await self._confirm_offset()
+        self.worker.stop()
+        await _finish(self._delivery)
+        self._delivery = None
         await self.application.shutdown()
 
     async def wait(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set; a fatal error of the update loop (a wrong token) is raised."""
         waiter = asyncio.create_task(stop.wait())
         try:
-            watched = [t for t in self._tasks if t.get_name() == "telegram-polling"]
-            done, _ = await asyncio.wait([waiter, *watched], return_when=asyncio.FIRST_COMPLETED)
+            watched = [t for t in (waiter, self._poller) if t is not None]
+            done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task is not waiter and task.exception():
                     raise task.exception()
@@ -333,13 +331,13 @@ class TelegramBot:
         from aiohttp import web
 
         url = self.settings.telegram_webhook_url
-        path = urlsplit(url).path or "/"
-        app = web.Application()
-        app.router.add_post(path, self._on_webhook)
-        self._webhook_runner = web.AppRunner(app, access_log=None)
-        await self._webhook_runner.setup()
-        site = web.TCPSite(self._webhook_runner, self.webhook_host, self.settings.telegram_webhook_port)
-        await site.start()
+        if self._webhook_runner is None:
+            app = web.Application()
+            app.router.add_post(urlsplit(url).path or "/", self._on_webhook)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, self.webhook_host, self.settings.telegram_webhook_port).start()
+            self._webhook_runner = runner
         await self.application.bot.set_webhook(url, secret_token=self.webhook_secret,
                                                allowed_updates=ALLOWED_UPDATES)
 
@@ -357,12 +355,44 @@ class TelegramBot:
         return web.Response(status=200 if recorded else 503)
 
 
+async def _finish(task: asyncio.Task | None, timeout: float = 10.0) -> None:
+    if task is None:
+        return
+    try:
+        await asyncio.wait_for(task, timeout=timeout)
+    except TimeoutError:
+        log.warning("%s did not stop in time", task.get_name())
+    except Exception:
+        log.exception("%s failed", task.get_name())
+
+
 def build_application(hub: Hub, settings: Settings, **options: Any) -> Application:
     """The python-telegram-bot Application for Relais; ``TelegramBot.of(app)`` runs it."""
     return TelegramBot(hub, settings, **options).application
 
 
-async def serve(hub: Hub, settings: Settings, stop: asyncio.Event) -> None:
-    """Run the Telegram bot and its delivery worker until ``stop`` is set (used by ``relais run``)."""
-    async with TelegramBot(hub, settings) as bot:
+async def serve(hub: Hub, settings: Settings, stop: asyncio.Event, **options: Any) -> None:
+    """Run the Telegram bot and its delivery worker until ``stop`` is set (used by ``relais run``).
+
+    A Bot API server that cannot be reached yet is tried again; a refused token is fatal."""
+    bot = TelegramBot(hub, settings, **options)
+    delay = bot.retry_seconds
+    while not stop.is_set():
+        try:
+            await bot.start()
+            break
+        except InvalidToken:
+            raise
+        except NetworkError as exc:
+            log.warning("Telegram is not reachable yet (%s); trying again in %.0f s", exc, delay)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+            delay = min(delay * 2, bot.max_retry_seconds)
+    else:
+        return
+    try:
         await bot.wait(stop)
+    finally:
+        await bot.stop()
