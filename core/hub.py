@@ -269,7 +269,7 @@ class Hub:
     # ------------------------------------------------------------------ messages
 
     def _on_message(self, ctx: Ctx, msg: Inbound) -> None:
-        from core import commands, dialogue, intake
+        from core import commands, dialogue, escalation, intake
 
         raw = msg.text or ""
         length = len(raw)
@@ -296,6 +296,8 @@ class Hub:
             return
         if text.startswith("/"):
             raise Refused("refused/unknown_command", command=text.split()[0][:40])
+        if msg.reply_to and escalation.answer_by_reply(ctx, msg.reply_to, text):
+            return  # a contact replied to a ticket's message: that is the answer
         if dialogue.active(ctx):
             dialogue.step(ctx, text, msg.location)
             return

@@ -73,6 +73,10 @@ def free_text(ctx, text: str, sent_at: datetime, *, addressed: bool) -> None:
 
 def propose(ctx, data: dict[str, Any], intent: str) -> Proposal:
     """Keep what was understood and ask its author to confirm it."""
+    if intent == "question":
+        from core import escalation
+
+        escalation.suggest_similar(ctx, data)  # answers already given come before the proposal
     for old in ctx.s.exec(select(Proposal).where(Proposal.person_id == ctx.person.id,
                                                  Proposal.platform == ctx.platform,
                                                  Proposal.chat == ctx.chat,
@@ -136,6 +140,6 @@ def settle(ctx, proposal_id: int | None, decision: str) -> None:
     elif proposal.kind == "offer":
         needs.record_offer(ctx, data)
     elif proposal.kind == "question":
-        escalation.open_ticket(ctx, data["text"], data.get("topic"), force=bool(data.get("force")))
+        escalation.open_from_proposal(ctx, data)
     else:  # pragma: no cover - proposals are only made of the three kinds
         raise Refused("refused/no_pending")

@@ -60,33 +60,9 @@ def preview_briefing(hub: Hub, community_id: int, now: datetime | None = None) -
 
 
 def run_ticket_reminders(hub: Hub, now: datetime | None = None) -> list[Outbound]:
-    """Remind the contact after the reminder delay; hand over to the backup after the hand-over delay."""
-    now = now or hub.clock.now()
-    settings = hub.settings
-    outs: list[Outbound] = []
-    with hub.db.session() as s:
-        for esc, what in escalation.due_reminders(s, now, settings.escalation_reminder_hours,
-                                                  settings.escalation_handover_hours):
-            contacts = escalation.contacts_for(s, esc.topic, esc.region)
-            if what == "reminder":
-                esc.reminded_at = now
-                target = s.get(Person, esc.contact_id) if esc.contact_id else None
-            else:
-                esc.handed_over_at = now
-                backups = [c for c in contacts if c.person_id != esc.contact_id]
-                target = s.get(Person, backups[0].person_id) if backups else None
-                if target is not None:
-                    esc.contact_id = target.id
-            if target is None:
-                continue
-            outs.append(hub.compose(
-                platform=target.platform, chat=target.platform_id, kind="reminder",
-                template="reminder" if what == "reminder" else "handover", language=target.language,
-                context={"ref": ticket_ref(esc.id), "topic": esc.topic, "text": esc.text,
-                         "hours": round((now - esc.created_at).total_seconds() / 3600)},
-                direct=True, label=f"{target.platform}:@{target.display_name}"))
-        _emit(hub, s, outs)
-    return outs
+    """Route tickets still without a contact, remind the contact after the reminder delay, hand over to
+    the backup after the hand-over delay (core/escalation.py); idempotent, outbound messages persisted."""
+    return escalation.run_reminders(hub, now or hub.clock.now())
 
 
 __all__ = ["run_briefings", "run_ticket_reminders", "preview_briefing", "DesignatedContact", "Escalation"]

@@ -257,6 +257,7 @@ class Escalation(SQLModel, table=True):
     chat: str = Field(max_length=64)
     status: str = Field(default="open", max_length=16, index=True)  # open | answered | closed
     contact_id: int | None = Field(default=None, foreign_key="person.id")
+    routed_at: datetime | None = None  # when the current contact got it: the service-level clock starts here
     reminded_at: datetime | None = None
     handed_over_at: datetime | None = None
     answer: str | None = Field(default=None, max_length=4000)

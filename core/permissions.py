@@ -25,6 +25,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "outbox": frozenset({MOD, ADMIN}),
     "answer": frozenset({MOD, CONTACT, ADMIN}),
     "notice": frozenset({CONTACT, ADMIN}),
+    "escalate": frozenset({MOD, ADMIN}),
+    "closeticket": frozenset({MOD, CONTACT, ADMIN}),
     "grant": frozenset({ADMIN}),
 }
 

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,25 @@ async def api():
         yield standin
 
 
+class Monotonic:
+    """The delivery worker's pacing clock, moved forward with the hub's fake clock."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+
 @pytest.fixture
-async def bot(hub, settings, api):
-    relais = build_bot(hub, settings, guild_ready_timeout=0.05, poll_seconds=0.1)
+def monotonic() -> Monotonic:
+    return Monotonic()
+
+
+@pytest.fixture
+async def bot(hub, settings, api, monotonic):
+    relais = build_bot(hub, settings, guild_ready_timeout=0.05, poll_seconds=0.1,
+                       worker_options={"monotonic": monotonic})
     async with api.running(relais):
         yield relais
 
@@ -71,10 +88,182 @@ async def test_offer_message_confirmed_with_the_button_is_recorded(api, bot, hub
     assert [r.emoji for r in api.reactions] == ["\N{MEMO}"]
 
     press = await api.push_component(f"proposal:confirm:{pid}", proposal, bob)
-    [recorded] = await followups(api, press)
+    recorded, *_ = await followups(api, press)
     assert recorded.ephemeral and "O-" in recorded.content
     [offer] = rows(hub, Offer)
     assert offer.maker_id == person_of(hub, bob).id and offer.place_name == "Tours"
     await api.wait_for(lambda: proposal.components == [])  # settled: its buttons are gone
     [row] = rows(hub, OutboxMessage, OutboxMessage.kind == "proposal")
     assert row.status == "sent" and row.platform_message_id == str(proposal.id)
+
+
+# ----------------------------------------------------------------------------- 2. chit-chat
+
+
+async def test_chit_chat_is_left_alone(api, bot, hub):
+    channel = api.channel("général")
+    outs = await handled(bot, 9001, lambda: api.push_message(channel, "alice", "Bonjour à tous, il fait beau",
+                                                               message_id=9001))
+    assert outs == []
+    assert api.sent == [] and api.reactions == []
+    assert rows(hub, OutboxMessage) == [] and rows(hub, Proposal) == []
+
+
+# ----------------------------------------------------------------------------- 3. /need through the form
+
+
+async def test_need_through_the_modal_then_confirmed(api, bot, hub):
+    synced = {c["name"]: c for c in api.commands[None]}
+    assert synced["need"]["name_localizations"]["fr"] == "besoin"
+    assert synced["need"]["description_localizations"]["fr"].startswith("Signaler un besoin")
+    assert {o["name"] for o in synced["need"]["options"]} == {"item", "place"}
+
+    channel = api.channel("général")
+    command = await api.push_slash_command("need", {"item": "face_shield"}, "alice", channel_id=channel)
+    form = await api.wait_for_response(command)
+    assert form.type == 9  # a modal
+    fields = [row["components"][0] for row in form.data["components"]]
+    assert [f["custom_id"] for f in fields] == ["field:items", "field:quantity", "field:place", "field:deadline",
+                                                "field:facility"]
+    assert fields[0]["value"] == "visière de protection"  # prefilled from the option, in French
+
+    submit = await api.push_modal_submit(form.data["custom_id"], {
+        "field:items": "visières de protection", "field:quantity": "200", "field:place": "Tours",
+        "field:deadline": "30/03", "field:facility": "EHPAD Les Tilleuls"}, "alice", channel_id=channel)
+    [proposal] = await followups(api, submit)
+    assert proposal.ephemeral and "200" in proposal.content and "Tours" in proposal.content
+    [pid] = [p.id for p in rows(hub, Proposal)]
+    assert proposal.custom_ids()[0] == f"proposal:confirm:{pid}"
+
+    press = await api.push_component(f"proposal:confirm:{pid}", proposal, "alice")
+    recorded, *_ = await followups(api, press)
+    assert "N-1" in recorded.content
+    [need] = rows(hub, Need)
+    assert need.requester_id == person_of(hub, api.user("alice")).id
+    assert need.place_name == "Tours" and need.facility == "EHPAD Les Tilleuls"
+    assert str(need.deadline) == "2020-03-30"
+
+
+# ----------------------------------------------------------------------------- 4. the thread button
+
+
+def needs_channel_for(hub, api) -> None:
+    with hub.db.session() as s:
+        s.add(Community(platform="discord", platform_id=str(api.guild.id), name=api.guild.name,
+                        needs_channel=str(api.channel("besoins").id)))
+
+
+async def test_commitment_through_the_need_thread_button_survives_a_restart(api, bot, hub, settings):
+    needs_channel_for(hub, api)
+    general = api.channel("général")
+    await api.push_message(general, "alice", "Il nous faut 200 visières à Tours pour l'EHPAD Les Tilleuls")
+    [proposal] = await api.wait_for(channel_id=general.id)
+    press = await api.push_component(proposal.custom_ids()[0], proposal, "alice")
+    await followups(api, press)
+    [need] = rows(hub, Need)
+
+    [post] = await api.wait_for(channel_id=api.channel("besoins").id)
+    assert post.custom_ids() == [f"need:commit:{need.id}"]
+    [thread] = await api.wait_for(lambda: api.threads_created)
+    assert thread.id == post.id and thread.name.startswith(f"Besoin N-{need.id}")
+
+    # The button keeps working with a new bot process (a persistent, dynamic item).
+    await bot.close()
+    again = build_bot(hub, settings, guild_ready_timeout=0.05, poll_seconds=0.1, sync_commands=False)
+    async with api.running(again):
+        press = await api.push_component(f"need:commit:{need.id}", post, "bob")
+        form = await api.wait_for_response(press)
+        assert form.type == 9
+        submit = await api.push_modal_submit(form.data["custom_id"], {"field:quantity": "50"}, "bob",
+                                             message=post)
+        committed, *_ = await followups(api, submit)
+        assert committed.ephemeral and f"N-{need.id}" in committed.content
+    [commitment] = rows(hub, Commitment)
+    assert commitment.need_id == need.id and commitment.quantity == 50
+    assert commitment.maker_id == person_of(hub, api.user("bob")).id
+
+
+# ----------------------------------------------------------------------------- 5. moderators only
+
+
+async def test_moderator_command_refused_without_manage_server(api, bot, hub):
+    classify = next(c for c in api.commands[None] if c["name"] == "classify")
+    assert int(classify["default_member_permissions"]) == 1 << 5  # Manage Server
+    assert classify["name_localizations"]["fr"] == "classer"
+
+    [before] = rows(hub, Item, Item.id == "face_shield")
+    refused = await api.push_slash_command("classify", {"item": "face_shield", "category": 4}, "bob")
+    [answer] = await followups(api, refused)
+    assert answer.ephemeral and "rôle nécessaire" in answer.content
+    [after] = rows(hub, Item, Item.id == "face_shield")
+    assert after.category == before.category != 4
+
+    # Claire has Manage Server through her role: the core makes her a moderator and agrees.
+    allowed = await api.push_slash_command("classify", {"item": "face_shield", "category": 4}, "claire")
+    await followups(api, allowed)
+    [after] = rows(hub, Item, Item.id == "face_shield")
+    assert after.category == 4
+
+
+# ----------------------------------------------------------------------------- 6. no pings from user text
+
+
+async def test_everyone_in_user_text_pings_nobody(api, bot, hub):
+    general = api.channel("général")
+    coordination = api.role("Coordination")
+    await api.push_message(general, "alice", "@everyone est-ce qu'on a le droit de vendre des visières "
+                                             f"imprimées en 3D ? <@&{coordination.id}>")
+    [proposal] = await api.wait_for(channel_id=general.id)
+    assert "@\u200beveryone" in proposal.content
+    assert proposal.allowed_mentions == {"parse": [], "replied_user": False}
+    assert not proposal.pings_anyone
+
+    asked = await api.push_slash_command("ask", {"question": "@here **vraiment** <@&%d> ?" % coordination.id},
+                                         "bob")
+    [reply] = await followups(api, asked)
+    assert "@\u200bhere" in reply.content and "\\*\\*vraiment\\*\\*" in reply.content
+    assert reply.allowed_mentions["parse"] == [] and not reply.pings_anyone
+
+
+# ----------------------------------------------------------------------------- 7. redelivered events
+
+
+async def test_the_same_message_event_twice_is_recorded_once(api, bot, hub):
+    channel = api.channel("offres")
+    first = await handled(bot, 4242, lambda: api.push_message(channel, "bob", OFFER_TEXT, message_id=4242))
+    second = await handled(bot, 4242, lambda: api.push_message(channel, "bob", OFFER_TEXT, message_id=4242))
+    assert [o.kind for o in first] == ["proposal"] and second == []
+    await api.wait_for(channel_id=channel.id)
+    await api.wait_for(lambda: api.reactions)
+    assert len(api.messages_in(channel)) == 1 and len(api.reactions) == 1
+    assert len(rows(hub, Proposal)) == 1 and len(rows(hub, OutboxMessage)) == 1
+
+
+# ----------------------------------------------------------------------------- 8. rate limits
+
+
+async def test_a_short_429_is_waited_for_and_the_message_delivered(api, bot, hub):
+    channel = api.channel("offres")
+    api.inject_rate_limit(channel_id=channel.id, retry_after=0.3)
+    await api.push_message(channel, "bob", OFFER_TEXT)
+    [reply] = await api.wait_for(channel_id=channel.id)
+    assert api.rate_limited_count == 1
+    await api.wait_for(lambda: rows(hub, OutboxMessage, OutboxMessage.status == "sent"))
+    [row] = rows(hub, OutboxMessage)
+    assert row.platform_message_id == str(reply.id)
+
+
+async def test_a_long_429_goes_back_to_the_outbox_and_is_retried_when_due(api, bot, hub, clock, monotonic):
+    channel = api.channel("offres")
+    api.inject_rate_limit(channel_id=channel.id, retry_after=60)
+    await api.push_message(channel, "bob", OFFER_TEXT)
+    [row] = await api.wait_for(lambda: rows(hub, OutboxMessage, OutboxMessage.attempts == 1))
+    assert row.status == "pending" and "rate limited" in row.error
+    assert (row.next_attempt_at - clock.now()).total_seconds() == pytest.approx(60, abs=1)
+    assert api.messages_in(channel) == []
+    clock.advance(seconds=61)
+    monotonic.offset += 61
+    bot.worker.wake()
+    [reply] = await api.wait_for(channel_id=channel.id)
+    [row] = await api.wait_for(lambda: rows(hub, OutboxMessage, OutboxMessage.status == "sent"))
+    assert row.platform_message_id == str(reply.id) and row.attempts == 2

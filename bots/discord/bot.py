@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,10 +15,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bots.discord.render import NO_MENTIONS
-from bots.discord.sender import DiscordSender, delivery_error, message_parts
+from bots.discord.sender import DiscordSender, message_parts
 from bots.discord.strings import RelaisTranslator, language_of
 from bots.discord.views import ActionButton, FormModal
-from core.delivery import DeliveryWorker, RetryPolicy, claim_ids, mark_failed, mark_sent
+from core.delivery import DeliveryWorker, claim_ids, mark_sent, release
 from core.messages import Action, Identity, Outbound
 from core.models import Role
 
@@ -45,11 +46,39 @@ class Where(SimpleNamespace):
     community_name: str | None
 
 
+class InteractionAwareWorker(DeliveryWorker):
+    """The outbox worker, holding back while an interaction's replies are between the core's
+    transaction and their claim (they go out as the interaction's follow-ups, not as messages)."""
+
+    MAX_HOLD_SECONDS = 3.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._holds = 0
+        self._held_since = 0.0
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        if self._holds == 0:
+            self._held_since = time.monotonic()
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
+
+    async def _refill(self, limit: int) -> int:
+        if self._holds and time.monotonic() - self._held_since < self.MAX_HOLD_SECONDS:
+            self._last_claim, self._more = time.monotonic(), False  # try again at the next poll or wake
+            return 0
+        return await super()._refill(limit)
+
+
 class RelaisMixin:
     """Everything the Relais bot adds to ``commands.Bot`` (plain or auto-sharded)."""
 
     def __init__(self, hub: Any, settings: Any, *, sync_commands: bool = True, poll_seconds: float = 0.5,
-                 **options: Any) -> None:
+                 worker_options: dict[str, Any] | None = None, **options: Any) -> None:
         options.setdefault("intents", intents())
         options.setdefault("allowed_mentions", NO_MENTIONS)
         options.setdefault("max_ratelimit_timeout", 30.0)  # longer waits go back to the outbox
@@ -58,7 +87,8 @@ class RelaisMixin:
         self.settings = settings
         self.sync_commands = sync_commands
         self.sender = DiscordSender(self)
-        self.worker = DeliveryWorker(hub.db, self.sender, clock=hub.clock, poll_seconds=poll_seconds)
+        self.worker = InteractionAwareWorker(hub.db, self.sender, clock=hub.clock, poll_seconds=poll_seconds,
+                                             **(worker_options or {}))
         self._worker_task: asyncio.Task | None = None
         self.synced: list[app_commands.AppCommand] = []
 
@@ -127,21 +157,18 @@ class RelaisMixin:
         author = self.identity(interaction.user, interaction.locale)
         if moderator:
             await asyncio.to_thread(self._grant_moderator_if_manager, interaction, author, where)
-        outs = await self.core(self.hub.run_command, author, name, args.strip(), platform="discord",
-                               chat=where.chat, event_id=f"interaction:{interaction.id}",
-                               chat_kind=where.chat_kind, community=where.community)
-        await self.answer(interaction, outs, where)
+        await self.answer(interaction, where, self.hub.run_command, author, name, args.strip(),
+                          platform="discord", chat=where.chat, event_id=f"interaction:{interaction.id}",
+                          chat_kind=where.chat_kind, community=where.community)
 
     async def act(self, interaction: discord.Interaction, action: str, value: str | None = None) -> list[Outbound]:
         """A button press or a submitted form, as a core action; returns what the core said."""
         await self._defer(interaction)
         where = self.interaction_where(interaction)
-        outs = await self.core(self.hub.act, Action(
+        return await self.answer(interaction, where, self.hub.act, Action(
             platform="discord", event_id=f"interaction:{interaction.id}", chat=where.chat,
             author=self.identity(interaction.user, interaction.locale), name=action,
             sent_at=self.hub.clock.now(), value=value, chat_kind=where.chat_kind, community=where.community))
-        await self.answer(interaction, outs, where)
-        return outs
 
     async def _defer(self, interaction: discord.Interaction) -> None:
         if not interaction.response.is_done():
@@ -162,13 +189,16 @@ class RelaisMixin:
             community = self.hub._community(s, "discord", where.community, where.community_name)
             permissions.grant(s, person, Role.MODERATOR, community)
 
-    async def answer(self, interaction: discord.Interaction, outs: list[Outbound], where: Where) -> None:
-        """Send the core's replies to this interaction as follow-ups (recorded in the outbox);
-        everything else (DMs, channel posts) is left to the delivery worker."""
-        mine = [o for o in outs if o.outbox_id is not None and o.platform == "discord" and not o.direct
-                and o.priority == 0 and o.chat == where.chat]
-        now = self.hub.clock.now()
-        claimed = set(await asyncio.to_thread(claim_ids, self.hub.db, [o.outbox_id for o in mine], now))
+    async def answer(self, interaction: discord.Interaction, where: Where, call: Callable[..., list[Outbound]],
+                     *args: Any, **kwargs: Any) -> list[Outbound]:
+        """Run a core call for an interaction and send the core's replies as its follow-ups (claimed
+        in the outbox first, then recorded as sent); DMs and channel posts are left to the worker."""
+        with self.worker.hold():  # the worker must not take these replies between the call and the claim
+            outs = await self.core(call, *args, **kwargs)
+            mine = [o for o in outs if o.outbox_id is not None and o.platform == "discord" and not o.direct
+                    and o.priority == 0 and o.chat == where.chat]
+            now = self.hub.clock.now()
+            claimed = set(await asyncio.to_thread(claim_ids, self.hub.db, [o.outbox_id for o in mine], now))
         ephemeral = interaction.guild is not None
         answered = False
         for out in mine:
@@ -184,11 +214,10 @@ class RelaisMixin:
                     first = first or sent
                     answered = True
             except (discord.HTTPException, discord.RateLimited) as exc:
+                # The interaction failed (its token expired...), not the chat: the worker sends it instead.
                 log.warning("interaction follow-up failed, leaving message %s to the outbox: %s", out.outbox_id, exc)
-                error = delivery_error(exc)
-                error.permanent = False  # the interaction token failed, not the chat
-                await asyncio.to_thread(mark_failed, self.hub.db, SimpleNamespace(id=out.outbox_id), error,
-                                        now, RetryPolicy())
+                await asyncio.to_thread(release, self.hub.db, [out.outbox_id], at=self.hub.clock.now())
+                claimed.discard(out.outbox_id)
                 continue
             await asyncio.to_thread(mark_sent, self.hub.db, out.outbox_id, str(first.id) if first else None,
                                     self.hub.clock.now())
@@ -197,6 +226,7 @@ class RelaisMixin:
                 await interaction.delete_original_response()  # nothing to say: no "thinking…" left behind
         if any(o.outbox_id not in claimed for o in outs):
             self.worker.wake()
+        return outs
 
     async def on_action_pressed(self, interaction: discord.Interaction, action: str) -> None:
         """A core button: some open a form first (how many to make, the answer to a question)."""

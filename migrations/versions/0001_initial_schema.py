@@ -194,6 +194,7 @@ def upgrade() -> None:
     sa.Column('chat', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('contact_id', sa.Integer(), nullable=True),
+    sa.Column('routed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('reminded_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('handed_over_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('answer', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=True),
