@@ -59,13 +59,14 @@ def free_text(ctx, text: str, sent_at: datetime, *, addressed: bool) -> None:
     if not ctx.private and community is not None and community.intake_channels \
             and ctx.chat not in community.intake_channels and not addressed:
         return
+    warned = guidance.flagged_claims(ctx, text)
     rec = recognise(ctx, text, sent_at)
     confident = rec.confidence >= ctx.hub.threshold and rec.intent in ("need", "offer", "question")
+    mentioned = guidance.on_mention(ctx, rec, confident=confident, text=text)
     if guidance.design_links(ctx, text) and not (confident and rec.intent in ("need", "offer")):
         return
     if not confident:
-        guidance.on_public_mention(ctx, rec)
-        if ctx.private:
+        if ctx.private and not (warned or mentioned):
             ctx.reply("not_understood", "help")
         return
     propose(ctx, recognition_data(rec, text), rec.intent)

@@ -65,4 +65,13 @@ def run_ticket_reminders(hub: Hub, now: datetime | None = None) -> list[Outbound
     return escalation.run_reminders(hub, now or hub.clock.now())
 
 
-__all__ = ["run_briefings", "run_ticket_reminders", "preview_briefing", "DesignatedContact", "Escalation"]
+def run_weekly_review(hub: Hub, now: datetime | None = None) -> list[Outbound]:
+    """Send the weekly catalogue review (unreviewed designs, unclassified items) to the authority's contacts
+    once per ISO week (core/guidance.py); idempotent, outbound messages persisted."""
+    from core import guidance
+
+    return guidance.weekly_review(hub, now or hub.clock.now())
+
+
+__all__ = ["run_briefings", "run_ticket_reminders", "run_weekly_review", "preview_briefing", "DesignatedContact",
+           "Escalation"]

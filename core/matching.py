@@ -55,7 +55,7 @@ def rank(s: Session, need: Need, lines: list[NeedLine], *, radius_km: float = 50
     remaining = sum(max((ln.quantity or 0) - ln.committed, 0) for ln in lines) or None
     radius = radius_km
     while True:
-        q = select(Offer).where(Offer.status == "active")
+        q = select(Offer).where(Offer.status == "active", Offer.category.is_distinct_from(4))
         if need.lat is not None and need.lon is not None:
             lat0, lat1, lon0, lon1 = bbox(need.lat, need.lon, radius)
             q = q.where(Offer.lat >= lat0, Offer.lat <= lat1, Offer.lon >= lon0, Offer.lon <= lon1)
@@ -189,7 +189,7 @@ def open_needs(s: Session, *, place: Any = None, item: str | None = None, limit:
 
 
 def active_offers(s: Session, *, place: Any = None, limit: int = 20, radius_km: float = 50.0):
-    q = select(Offer).where(Offer.status == "active")
+    q = select(Offer).where(Offer.status == "active", Offer.category.is_distinct_from(4))
     if place is not None and place.lat is not None:
         lat0, lat1, lon0, lon1 = bbox(place.lat, place.lon, radius_km)
         q = q.where(Offer.lat >= lat0, Offer.lat <= lat1, Offer.lon >= lon0, Offer.lon <= lon1)

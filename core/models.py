@@ -129,6 +129,7 @@ class Design(SQLModel, table=True):
     licence: str | None = Field(default=None, max_length=60)
     status: str = Field(default="unreviewed", max_length=16)  # unreviewed | validated | withdrawn
     category: int | None = Field(default=None, foreign_key="riskcategory.id")
+    note: str | None = Field(default=None, max_length=500)  # why it was withdrawn, or review remarks
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -355,6 +356,25 @@ class GeocodeCache(SQLModel, table=True):
     lon: float | None = None
     raw: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     at: datetime = Field(default_factory=utcnow)
+
+class NoticeSent(SQLModel, table=True):
+    """When a notice about one design or flagged claim was last posted in a chat (for the cool-down)."""
+
+    platform: str = Field(primary_key=True, max_length=16)
+    chat: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=64)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class CatalogReview(SQLModel, table=True):
+    """One weekly catalogue review per ISO week ("2020-W13"), claimed before it is sent."""
+
+    week: str = Field(primary_key=True, max_length=10)
+    status: str = Field(default="claimed", max_length=16)  # claimed | sent
+    claimed_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    figures: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
 
 
 class AuditEntry(SQLModel, table=True):

@@ -86,8 +86,10 @@ def record_offer(ctx, data: dict[str, Any]) -> Offer:
                                                             "place": offer.place_name})
     ctx.reply("offer_recorded", "offer_recorded", ref=offer_ref(offer.id), offer=offer_view(offer))
     guidance.confirmations(ctx, [i.id for i, _ in items])
-    if category != 4:
-        matching.announce_offer(ctx, offer)
+    if category == 4:
+        ctx.reply("escalate_hint", "info", ref=offer_ref(offer.id))
+        return offer
+    matching.announce_offer(ctx, offer)
     return offer
 
 

@@ -15,10 +15,11 @@ ADMIN = Role.ADMIN
 PERMISSIONS: dict[str, frozenset[str]] = {
     "contacts": frozenset({MOD, ADMIN}),
     "classify": frozenset({MOD, CONTACT, ADMIN}),
-    "design": frozenset({MOD, CONTACT, ADMIN}),
+    # /design, /guidance and /sources are open for reading; changing them needs the *_edit permission.
+    "design_edit": frozenset({MOD, CONTACT, ADMIN}),
     "guidance_edit": frozenset({MOD, CONTACT, ADMIN}),
-    "sources": frozenset({MOD, ADMIN}),
-    "flag": frozenset({MOD, ADMIN}),
+    "sources_edit": frozenset({MOD, CONTACT, ADMIN}),
+    "flag": frozenset({MOD, CONTACT, ADMIN}),
     "briefing": frozenset({MOD, ADMIN}),
     "settings": frozenset({MOD, ADMIN}),
     "export": frozenset({MOD, CONTACT, ADMIN}),

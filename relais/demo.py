@@ -31,12 +31,18 @@ On a 4 imprimantes 3D au fablab d'Amboise, on peut sortir des visières
 /as maker "FabLab Amboise" discord
 /engager N-1 100
 /engager N-1 80
-# 4. Un modèle partagé est vérifié
-/as maker "Léa" discord
-Le modèle que j'utilise : https://www.printables.com/model/25857-prusa-face-shield-rc3
-# 5. Une question remonte au contact national, qui répond
+# 4. L'autorité valide un modèle et en retire un autre ; les liens partagés sont vérifiés
 /as contact "Dr Claire Martin" telegram
 /start
+/modele ajouter https://www.printables.com/model/25857-prusa-face-shield-rc3 visière RC3 CC-BY-NC
+/modele valider https://www.printables.com/model/25857-prusa-face-shield-rc3
+/modele ajouter https://www.thingiverse.com/thing:4233193 visière v1
+/modele retirer https://www.thingiverse.com/thing:4233193 serre-tête trop fragile, utilisez la RC3
+/as maker "Léa" discord
+Le modèle que j'utilise : https://www.printables.com/model/25857-prusa-face-shield-rc3
+/as maker "FabLab Amboise" discord
+Nous on imprime celui-ci : https://www.thingiverse.com/thing:4233193
+# 5. Une question remonte au contact national, qui répond
 /as caregiver "Marie (EHPAD Les Tilleuls)" telegram
 A-t-on le droit de distribuer des valves imprimées en 3D pour les masques de plongée ?
 /click 1
@@ -75,12 +81,18 @@ We have 4 3D printers at the Amboise fablab, we can make face shields
 /as maker "Amboise FabLab" discord
 /commit N-1 100
 /commit N-1 80
-# 4. A shared design is checked
-/as maker "Lea" discord
-The design I use: https://www.printables.com/model/25857-prusa-face-shield-rc3
-# 5. A question goes to the national contact, who answers
+# 4. The authority validates one design and withdraws another; shared links are checked
 /as contact "Dr Claire Martin" telegram
 /lang en
+/design add https://www.printables.com/model/25857-prusa-face-shield-rc3 face_shield RC3 CC-BY-NC
+/design validate https://www.printables.com/model/25857-prusa-face-shield-rc3
+/design add https://www.thingiverse.com/thing:4233193 face_shield v1
+/design withdraw https://www.thingiverse.com/thing:4233193 headband too brittle, use RC3
+/as maker "Lea" discord
+The design I use: https://www.printables.com/model/25857-prusa-face-shield-rc3
+/as maker "Amboise FabLab" discord
+We print this one: https://www.thingiverse.com/thing:4233193
+# 5. A question goes to the national contact, who answers
 /as caregiver "Mary (Les Tilleuls care home)" telegram
 Are we allowed to hand out 3D-printed valves for snorkel masks?
 /click 1

@@ -59,6 +59,16 @@ def person_of(hub, user) -> Person:
     return person
 
 
+async def eventually(predicate, timeout: float = TIMEOUT):
+    """Poll a database condition (the stand-in only wakes its waiters on Discord traffic)."""
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.02)
+    return result
+
+
 async def handled(bot, message_id: int | str, push):
     """Push a message and wait until the bot has handed it to the core and acted on the answer."""
     waiter = asyncio.create_task(bot.wait_for("relais_handled", timeout=TIMEOUT,
@@ -248,7 +258,7 @@ async def test_a_short_429_is_waited_for_and_the_message_delivered(api, bot, hub
     await api.push_message(channel, "bob", OFFER_TEXT)
     [reply] = await api.wait_for(channel_id=channel.id)
     assert api.rate_limited_count == 1
-    await api.wait_for(lambda: rows(hub, OutboxMessage, OutboxMessage.status == "sent"))
+    await eventually(lambda: rows(hub, OutboxMessage, OutboxMessage.status == "sent"))
     [row] = rows(hub, OutboxMessage)
     assert row.platform_message_id == str(reply.id)
 
@@ -257,7 +267,7 @@ async def test_a_long_429_goes_back_to_the_outbox_and_is_retried_when_due(api, b
     channel = api.channel("offres")
     api.inject_rate_limit(channel_id=channel.id, retry_after=60)
     await api.push_message(channel, "bob", OFFER_TEXT)
-    [row] = await api.wait_for(lambda: rows(hub, OutboxMessage, OutboxMessage.attempts == 1))
+    [row] = await eventually(lambda: rows(hub, OutboxMessage, OutboxMessage.attempts == 1))
     assert row.status == "pending" and "rate limited" in row.error
     assert (row.next_attempt_at - clock.now()).total_seconds() == pytest.approx(60, abs=1)
     assert api.messages_in(channel) == []
@@ -265,5 +275,37 @@ async def test_a_long_429_goes_back_to_the_outbox_and_is_retried_when_due(api, b
     monotonic.offset += 61
     bot.worker.wake()
     [reply] = await api.wait_for(channel_id=channel.id)
-    [row] = await api.wait_for(lambda: rows(hub, OutboxMessage, OutboxMessage.status == "sent"))
+    [row] = await eventually(lambda: rows(hub, OutboxMessage, OutboxMessage.status == "sent"))
     assert row.platform_message_id == str(reply.id) and row.attempts == 2
+
+
+# ----------------------------------------------------------------------------- 9. relais run
+
+
+async def test_relais_run_starts_the_discord_bot_and_stops_on_sigterm(tmp_path):
+    async with DiscordStandIn(patch_library=False) as api:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RELAIS_")}
+        env.update(RELAIS_DISCORD_TOKEN=api.token, RELAIS_DISCORD_REST_BASE_URL=api.api_base,
+                   RELAIS_DISCORD_GATEWAY_URL=api.gateway_url,
+                   RELAIS_DATABASE_URL=f"sqlite:///{tmp_path / 'relais.db'}")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "relais.cli", "run", "--only", "discord", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            await api.wait_for(lambda: api.connected and api.command_syncs, timeout=60)
+            assert api.identify_payloads[-1]["token"] == api.token
+            assert {c["name"] for c in api.command_syncs[-1][1]} >= {"need", "offer", "classify"}
+            # It is really serving: a message in a channel is read and answered through the outbox.
+            channel = api.channel("offres")
+            await api.push_message(channel, "bob", OFFER_TEXT)
+            [reply] = await api.wait_for(channel_id=channel.id, timeout=20)
+            assert reply.custom_ids()[0].startswith("proposal:confirm:")
+            process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(process.wait(), timeout=20)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        _, stderr = await process.communicate()
+        assert code == 0, stderr.decode()[-2000:]
+        assert not api.connected

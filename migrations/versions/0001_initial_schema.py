@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 00:39:42.504838
+Create Date: 2026-11-22 00:51:45.175547
 """
 from typing import Sequence, Union
 
@@ -32,6 +32,14 @@ def upgrade() -> None:
     sa.Column('name_en', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('synonyms', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_capability'))
+    )
+    op.create_table('catalogreview',
+    sa.Column('week', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('claimed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('figures', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('week', name=op.f('pk_catalogreview'))
     )
     op.create_table('community',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -66,6 +74,13 @@ def upgrade() -> None:
     sa.Column('category', sa.Integer(), nullable=False),
     sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('platform', 'chat', 'category', name=op.f('pk_guidancesent'))
+    )
+    op.create_table('noticesent',
+    sa.Column('platform', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('chat', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('platform', 'chat', 'key', name=op.f('pk_noticesent'))
     )
     op.create_table('outboxmessage',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -361,6 +376,7 @@ def upgrade() -> None:
     sa.Column('licence', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('category', sa.Integer(), nullable=True),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['category'], ['riskcategory.id'], name=op.f('fk_design_category_riskcategory')),
@@ -454,9 +470,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_due')
 
     op.drop_table('outboxmessage')
+    op.drop_table('noticesent')
     op.drop_table('guidancesent')
     op.drop_table('geocodecache')
     op.drop_table('community')
+    op.drop_table('catalogreview')
     op.drop_table('capability')
     op.drop_table('blockedchat')
     # ### end Alembic commands ###
