@@ -188,6 +188,9 @@ async def test_commitment_through_the_need_thread_button_survives_a_restart(api,
                                              message=post)
         committed, *_ = await followups(api, submit)
         assert committed.ephemeral and f"N-{need.id}" in committed.content
+        # The requester hears of it in a direct message, through the outbox.
+        [notice] = await api.wait_for(channel_id=api.dm_channel("alice").id)
+        assert "Bob Maker" in notice.content and not notice.pings_anyone
     [commitment] = rows(hub, Commitment)
     assert commitment.need_id == need.id and commitment.quantity == 50
     assert commitment.maker_id == person_of(hub, api.user("bob")).id
@@ -309,3 +312,57 @@ async def test_relais_run_starts_the_discord_bot_and_stops_on_sigterm(tmp_path):
         _, stderr = await process.communicate()
         assert code == 0, stderr.decode()[-2000:]
         assert not api.connected
+
+
+# ----------------------------------------------------------------------------- more paths
+
+
+async def test_escalate_a_message_from_its_context_menu(api, bot, hub):
+    menu = next(c for c in api.commands[None] if c["type"] == 3)
+    assert menu["name"] == "Escalate to a national contact"
+    assert menu["name_localizations"]["fr"] == "Transmettre au contact national"
+    question = await api.push_message("général", "alice", "Peut-on vendre des visières imprimées en 3D ?")
+    invoked = await api.push_context_menu(menu["name"], question, "bob")
+    [proposal] = await followups(api, invoked)
+    assert "Peut-on vendre des visières" in proposal.content and proposal.custom_ids()
+    [row] = rows(hub, Proposal)
+    assert row.kind == "question" and row.person_id == person_of(hub, api.user("bob")).id
+
+
+async def test_autocomplete_items_places_and_needs(api, bot, hub):
+    items = await api.push_autocomplete("needs", {"item": "visi"}, "item", "alice")
+    answer = await api.wait_for_response(items)
+    assert answer.type == 8
+    assert {"name": "visière de protection", "value": "face_shield"} in [
+        {k: c[k] for k in ("name", "value")} for c in answer.data["choices"]]
+    places = await api.push_autocomplete("needs", {"near": "Tours"}, "near", "alice", locale="en-US")
+    answer = await api.wait_for_response(places)
+    assert answer.data["choices"][0]["value"] == "Tours"
+
+
+async def test_sharded_when_a_shard_count_is_set(api, hub, settings):
+    sharded = build_bot(hub, settings.model_copy(update={"discord_shard_count": 2}), guild_ready_timeout=0.05,
+                        sync_commands=False)
+    async with api.running(sharded):
+        await api.wait_for(lambda: len(api.identify_payloads) == 2)
+    assert sorted(p["shard"] for p in api.identify_payloads) == [[0, 2], [1, 2]]
+
+
+def test_discord_failures_map_onto_delivery_rules():
+    import discord
+
+    from bots.discord.sender import delivery_error
+
+    class Response:
+        def __init__(self, status, headers=None):
+            self.status, self.reason, self.headers = status, "x", headers or {}
+
+    def http(status, headers=None):
+        return discord.HTTPException(Response(status, headers), {"message": "m", "code": 0})
+
+    assert delivery_error(discord.RateLimited(42.0)).retry_after == 42.0
+    assert delivery_error(http(429, {"Retry-After": "7"})).retry_after == 7.0
+    assert delivery_error(http(403)).permanent and delivery_error(http(404)).permanent
+    for error in (http(500), http(503), OSError("reset")):
+        mapped = delivery_error(error)
+        assert not mapped.permanent and mapped.retry_after is None
