@@ -81,7 +81,7 @@ def count(hub, model, *where) -> int:
         return s.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
-async def settled(tg: TelegramStandIn, hub, timeout: float = 10.0) -> None:
+async def settled(tg: TelegramStandIn, hub, timeout: float = 20.0) -> None:
     """Wait until every pushed update is confirmed and the Telegram outbox is empty."""
     deadline = time.monotonic() + timeout
     while True:
@@ -469,3 +469,27 @@ async def test_person_who_unblocks_the_bot_gets_answers_again(bot, tg, hub):
     assert await paul.say("/start") == []
     tg.clear_chat_error(PAUL)  # Paul unblocks the bot and writes again
     assert await paul.say("/aide")
+
+
+def test_buttons_carry_the_core_action_within_64_bytes():
+    from bots.telegram.sender import keyboard
+
+    markup = keyboard([{"label": "Confirmer", "action": "proposal:confirm:1", "style": "primary"},
+                       {"label": "Trop long", "action": "x" * 65, "style": "secondary"}])
+    [[button]] = markup.inline_keyboard
+    assert (button.text, button.callback_data) == ("Confirmer", "proposal:confirm:1")
+    assert keyboard([]) is None
+
+
+def test_telegram_errors_map_to_delivery_outcomes():
+    from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+    from bots.telegram.sender import delivery_error
+
+    assert delivery_error(RetryAfter(3)).retry_after == 3
+    assert delivery_error(Forbidden("Forbidden: bot was blocked by the user")).permanent
+    assert delivery_error(BadRequest("Bad Request: chat not found")).permanent
+    for transient in (NetworkError("Bad Gateway"), TimedOut(), NetworkError("Internal Server Error (500)"),
+                      BadRequest("Bad Request: message is too long")):
+        error = delivery_error(transient)
+        assert not error.permanent and error.retry_after is None
