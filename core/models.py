@@ -203,6 +203,30 @@ class Commitment(SQLModel, table=True):
     status: str = Field(default="committed", max_length=16)  # committed | delivered | confirmed | cancelled
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    made: int | None = None  # units made so far, as last reported by the maker
+    stale_flagged_at: datetime | None = None  # when the maker and requester were told it had gone quiet
+
+
+class OfferTag(SQLModel, table=True):
+    """One thing an offer can fill (an item id or a capability id) at the offer's coordinates: the indexed
+    spatial pre-filter of matching. No foreign keys, so erasing or purging never waits on it."""
+
+    __table_args__ = (Index("ix_offertag_tag_lat_lon", "tag", "lat", "lon"),)
+    offer_id: int = Field(primary_key=True)
+    tag: str = Field(primary_key=True, max_length=64)
+    lat: float | None = None
+    lon: float | None = None
+
+
+class MakerAlert(SQLModel, table=True):
+    """A maker told about a need near them: once per need, and counted for the daily cap."""
+
+    __table_args__ = (UniqueConstraint("person_id", "need_id"),
+                      Index("ix_makeralert_person_at", "person_id", "at"))
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int
+    need_id: int
+    at: datetime = Field(default_factory=utcnow)
 
 
 class Proposal(SQLModel, table=True):

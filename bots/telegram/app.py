@@ -34,7 +34,7 @@ from telegram.ext import (
 )
 
 from bots.telegram.render import escape
-from bots.telegram.sender import TelegramSender, _seconds
+from bots.telegram.sender import TelegramSender, retry_after_seconds
 from bots.telegram.updates import action_of, identity, inbound_of
 from core.delivery import DeliveryWorker
 from core.hub import Hub
@@ -299,7 +299,7 @@ class TelegramBot:
             except InvalidToken:
                 raise
             except RetryAfter as exc:
-                await self._pause(_seconds(exc))
+                await self._pause(retry_after_seconds(exc))
                 continue
             except TelegramError as exc:  # network trouble, 5xx, 409 while another instance polls
                 log.warning("getUpdates failed: %s", exc)

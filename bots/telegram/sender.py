@@ -25,7 +25,7 @@ _PERMANENT_BAD_REQUESTS = ("chat not found", "user not found", "chat_write_forbi
                            "not enough rights", "peer_id_invalid", "group chat was deactivated")
 
 
-def _seconds(exc: RetryAfter) -> float:
+def retry_after_seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():  # an int or a timedelta depending on PTB_TIMEDELTA
         warnings.simplefilter("ignore")
         value = exc.retry_after
@@ -36,7 +36,7 @@ def delivery_error(exc: TelegramError) -> DeliveryError:
     """The delivery outcome of a Telegram error: wait, retry later, or give up on the chat."""
     reason = f"{type(exc).__name__}: {exc.message}"
     if isinstance(exc, RetryAfter):
-        return DeliveryError(reason, retry_after=_seconds(exc))
+        return DeliveryError(reason, retry_after=retry_after_seconds(exc))
     if isinstance(exc, Forbidden):  # blocked by the user, kicked from the group
         return DeliveryError(reason, permanent=True)
     if isinstance(exc, BadRequest) and any(p in exc.message.lower() for p in _PERMANENT_BAD_REQUESTS):

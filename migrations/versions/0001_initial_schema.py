@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 00:51:45.175547
+Create Date: 2026-11-22 00:58:16.562230
 """
 from typing import Sequence, Union
 
@@ -75,6 +75,17 @@ def upgrade() -> None:
     sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('platform', 'chat', 'category', name=op.f('pk_guidancesent'))
     )
+    op.create_table('makeralert',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('need_id', sa.Integer(), nullable=False),
+    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_makeralert')),
+    sa.UniqueConstraint('person_id', 'need_id', name=op.f('uq_makeralert_person_id'))
+    )
+    with op.batch_alter_table('makeralert', schema=None) as batch_op:
+        batch_op.create_index('ix_makeralert_person_at', ['person_id', 'at'], unique=False)
+
     op.create_table('noticesent',
     sa.Column('platform', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('chat', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -82,6 +93,16 @@ def upgrade() -> None:
     sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('platform', 'chat', 'key', name=op.f('pk_noticesent'))
     )
+    op.create_table('offertag',
+    sa.Column('offer_id', sa.Integer(), nullable=False),
+    sa.Column('tag', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('lat', sa.Float(), nullable=True),
+    sa.Column('lon', sa.Float(), nullable=True),
+    sa.PrimaryKeyConstraint('offer_id', 'tag', name=op.f('pk_offertag'))
+    )
+    with op.batch_alter_table('offertag', schema=None) as batch_op:
+        batch_op.create_index('ix_offertag_tag_lat_lon', ['tag', 'lat', 'lon'], unique=False)
+
     op.create_table('outboxmessage',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('platform', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -357,6 +378,8 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('made', sa.Integer(), nullable=True),
+    sa.Column('stale_flagged_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['item_id'], ['item.id'], name=op.f('fk_commitment_item_id_item')),
     sa.ForeignKeyConstraint(['maker_id'], ['person.id'], name=op.f('fk_commitment_maker_id_person')),
     sa.ForeignKeyConstraint(['need_id'], ['need.id'], name=op.f('fk_commitment_need_id_need')),
@@ -470,7 +493,15 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_due')
 
     op.drop_table('outboxmessage')
+    with op.batch_alter_table('offertag', schema=None) as batch_op:
+        batch_op.drop_index('ix_offertag_tag_lat_lon')
+
+    op.drop_table('offertag')
     op.drop_table('noticesent')
+    with op.batch_alter_table('makeralert', schema=None) as batch_op:
+        batch_op.drop_index('ix_makeralert_person_at')
+
+    op.drop_table('makeralert')
     op.drop_table('guidancesent')
     op.drop_table('geocodecache')
     op.drop_table('community')
