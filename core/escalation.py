@@ -494,6 +494,14 @@ def escalate_message(ctx, author: Identity | Person, text: str, chat: str | None
     return open_ticket(ctx, text, topic, place=place, asker=person, chat=chat or ctx.chat)
 
 
+def escalate(hub: Hub, moderator: Identity, author: Identity, text: str, *, platform: str, chat: str,
+             event_id: str, chat_kind: str = "channel", community: str | None = None) -> list[Outbound]:
+    """Entry point for a bot's "Escalate to a national contact" message menu: the moderator who used it,
+    the message's author (with their display name) and text, where it was posted."""
+    return hub._handle(platform, event_id, moderator, chat, chat_kind, community, None, None,
+                       lambda ctx: escalate_message(ctx, author, text, chat))
+
+
 def share_name(ctx, ticket_id: int) -> None:
     """The asker agrees that the contact sees their name (tickets are pseudonymous until then)."""
     esc = _ticket(ctx, ticket_id)

@@ -16,6 +16,7 @@ from core.db import Database
 from core.errors import BadInput, Refused
 from core.messages import Action, Button, Identity, Inbound, Outbound
 from core.models import (
+    BlockedChat,
     Community,
     Dialogue,
     Need,
@@ -213,6 +214,11 @@ class Hub:
             if not self._first_time(s, platform, event_id, now):
                 return []
             person = self._person(s, author, now)
+            if chat_kind == "private":
+                # Writing to the bot again lifts a block left by an earlier permanent delivery error.
+                blocked = s.get(BlockedChat, (platform, chat))
+                if blocked is not None:
+                    s.delete(blocked)
             community = self._community(s, platform, community_id, community_name) if community_id else None
             lang = person.language or (community.language if community else self.settings.default_language)
             ctx = Ctx(hub=self, s=s, now=now, person=person, platform=platform, chat=chat, chat_kind=chat_kind,
@@ -296,7 +302,8 @@ class Hub:
             return
         if text.startswith("/"):
             raise Refused("refused/unknown_command", command=text.split()[0][:40])
-        if msg.reply_to and escalation.answer_by_reply(ctx, msg.reply_to, text):
+        replied = msg.in_reply_to or msg.reply_to
+        if replied and escalation.answer_by_reply(ctx, replied, text):
             return  # a contact replied to a ticket's message: that is the answer
         if dialogue.active(ctx):
             dialogue.step(ctx, text, msg.location)

@@ -47,6 +47,7 @@ class Inbound:
     addressed: bool = False  # the bot was mentioned or replied to (always true in private chats)
     reply_to: str | None = None
     location: tuple[float, float] | None = None
+    in_reply_to: str | None = None  # platform id of the message this one replies to (e.g. a ticket)
 
     @property
     def private(self) -> bool:

@@ -8,7 +8,7 @@ import itertools
 
 from sqlmodel import func, select
 
-from core import delivery, jobs
+from core import delivery, escalation, jobs
 from core.messages import Identity, Inbound
 from core.models import AuditEntry, Community, Escalation, OutboxMessage, Person, Proposal, Role
 from core.permissions import grant
@@ -56,11 +56,12 @@ def ticket_to(outs: list, contact: Speaker):
     return found[0]
 
 
-def reply(hub, who: Speaker, reply_to: str, text: str) -> list:
-    """A plain reply to a message the bot sent (``reply_to`` is that message's platform id)."""
+def reply(hub, who: Speaker, replied: str, text: str, *, field: str = "reply_to") -> list:
+    """A plain reply to a message the bot sent, whose platform id is ``replied`` (in ``reply_to`` as the
+    issue describes it, or in ``in_reply_to`` when the bot keeps ``reply_to`` for quoting)."""
     return hub.receive(Inbound(platform=who.identity.platform, event_id=f"r{next(_events)}",
                                chat=who.identity.platform_id, author=who.identity, text=text,
-                               sent_at=hub.clock.now(), reply_to=reply_to))
+                               sent_at=hub.clock.now(), **{field: replied}))
 
 
 def delivered(hub, out, platform_message_id: str) -> None:
@@ -216,6 +217,17 @@ def test_a_reply_to_something_else_is_ordinary_text(hub):
     assert "answer" not in kinds(reply(hub, marie, "tg-100", "oui bien sûr"))
     assert "answer" not in kinds(reply(hub, contact, "tg-999", "oui bien sûr"))
     assert ticket(hub).status == "open"
+    # A bot that keeps reply_to for quoting passes the replied message in in_reply_to.
+    ask(marie, "Qui est responsable si une visière casse ?")
+    with hub.db.session() as s:
+        row = s.exec(select(OutboxMessage).where(OutboxMessage.kind == "ticket")
+                     .order_by(OutboxMessage.id.desc())).first()
+    delivery.mark_sent(hub.db, row.id, "tg-200", hub.clock.now())
+    outs = hub.receive(Inbound(platform="telegram", event_id="r-quoted", chat="9001", author=contact.identity,
+                               text="--prive À l'eau savonneuse.", sent_at=hub.clock.now(), reply_to="tg-201",
+                               in_reply_to="tg-200"))
+    assert one(outs, "answer").chat == "1001"
+    assert ticket(hub, 2).status == "answered" and ticket(hub, 2).public is False
     # The Answer button of a Discord modal carries the answer as its value; without one, how to answer.
     assert one(contact.press("ticket:answer:1"), "info").template == "answer_how"
     assert "answer" in kinds(contact.press("ticket:answer:1", "--prive Non."))
@@ -328,6 +340,19 @@ def test_a_moderator_escalates_someone_elses_message(hub):
     assert sorted(o.chat for o in outs if o.kind == "escalated") == ["2099", "fabrication"]
     with hub.db.session() as s:
         assert s.get(Person, ticket(hub, 2).asker_id).platform_id == "2099"
+
+    # A bot's message menu may call the core function with the author's identity and name.
+    outs = escalation.escalate(hub, mod.identity, Identity("discord", "2098", "Nadia", "fr"),
+                               "Les makers peuvent-ils se déplacer jusqu'au fablab pendant le confinement ?",
+                               platform="discord", chat="thread-7", event_id="i-2", chat_kind="thread",
+                               community="g1")
+    assert sorted(o.chat for o in outs if o.kind == "escalated") == ["2098", "thread-7"]
+    with hub.db.session() as s:
+        assert s.get(Person, ticket(hub, 3).asker_id).display_name == "Nadia"
+    assert ticket(hub, 3).chat == "thread-7"
+    refused = escalation.escalate(hub, lea.identity, Identity("discord", "2098", "Nadia"), "Vendre ?",
+                                  platform="discord", chat="fabrication", event_id="i-3", community="g1")
+    assert one(refused, "refused").template == "refused/not_allowed"
 
 
 def test_question_without_contact_waits_and_goes_out_when_one_is_designated(hub, clock):
