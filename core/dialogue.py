@@ -77,6 +77,10 @@ def step(ctx, text: str, location: tuple[float, float] | None) -> None:
     current = row.step
     if current == "items":
         rec = intake.recognise(ctx, answer, ctx.now)
+        if not rec.items and not rec.capabilities:
+            # A bare answer ("visières", "3 imprimantes") reads better with the question it answers.
+            lead = "il nous faut" if row.flow == "need" else "je peux faire"
+            rec = intake.recognise(ctx, f"{lead} {answer}", ctx.now)
         items = [{"item": i.item, "quantity": i.quantity} for i in rec.items]
         if not items and ctx.s.get(Item, answer):
             items = [{"item": answer, "quantity": None}]

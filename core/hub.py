@@ -210,6 +210,8 @@ class Hub:
                 community_id: str | None, community_name: str | None, reply_to: str | None,
                 body: Callable[[Ctx], None], location: tuple[float, float] | None = None) -> list[Outbound]:
         now = self.clock.now()
+        if self._recogniser_version != self._catalog_version:
+            self.recogniser  # (re)built outside the event's transaction: it reads the catalogue
         with self.db.session() as s:
             if not self._first_time(s, platform, event_id, now):
                 return []
