@@ -11,9 +11,10 @@ import csv
 import re
 import shlex
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 from rapidfuzz import fuzz
 from sqlalchemy import func, update
@@ -221,6 +222,7 @@ def _bridge() -> tuple[dict[str, str], tuple[tuple[str, str], ...]]:
     return exact, tuple(prefixes)
 
 
+@lru_cache(maxsize=20000)
 def _concept_of(word: str) -> str | None:
     exact, prefixes = _bridge()
     if word in exact:
@@ -231,9 +233,12 @@ def _concept_of(word: str) -> str | None:
     return None
 
 
-def _item_phrases(s: Session) -> list[tuple[tuple[str, ...], str]]:
+Phrases = dict[str, tuple[tuple[tuple[str, ...], str], ...]]  # first word → (words, key), longest first
+
+
+def _item_phrases(s: Session) -> Phrases:
     """Every catalogue name and synonym, French and English, as word sequences → ``item:<id>``."""
-    phrases = []
+    by_first: dict[str, set[tuple[tuple[str, ...], str]]] = {}
     for item in s.exec(select(Item)):
         names = [item.name_fr, item.name_en]
         for values in (item.synonyms or {}).values():
@@ -241,31 +246,44 @@ def _item_phrases(s: Session) -> list[tuple[tuple[str, ...], str]]:
         for name in names:
             words = tuple(_stem(w) for w in re.findall(r"[a-z0-9]+", fold(str(name or ""))))
             if words:
-                phrases.append((words, f"item:{item.id}"))
-    phrases.sort(key=lambda p: -len(p[0]))
-    return phrases
+                by_first.setdefault(words[0], set()).add((words, f"item:{item.id}"))
+    return {first: tuple(sorted(found, key=lambda p: (-len(p[0]), p))) for first, found in by_first.items()}
 
 
-def concepts(text: str, phrases: list[tuple[tuple[str, ...], str]]) -> dict[str, float]:
+def concepts(text: str, phrases: Phrases) -> dict[str, float]:
     """The weighted concepts of a question: catalogue items, bridged words, and its other content words."""
     words = [_stem(w) for w in re.findall(r"[a-z0-9]+", fold(text))]
     found: dict[str, float] = {}
-    used = [False] * len(words)
-    for phrase, key in phrases:
-        n = len(phrase)
-        for i in range(len(words) - n + 1):
-            if not any(used[i:i + n]) and tuple(words[i:i + n]) == phrase:
-                found[key] = _ITEM_WEIGHT
-                for j in range(i, i + n):
-                    used[j] = True
-    for i, word in enumerate(words):
-        if used[i] or word in _STOP or len(word) < 2:
+    i = 0
+    while i < len(words):
+        word = words[i]
+        match = next(((p, key) for p, key in phrases.get(word, ()) if tuple(words[i:i + len(p)]) == p), None)
+        if match is not None:
+            found[match[1]] = _ITEM_WEIGHT
+            i += len(match[0])
+            continue
+        i += 1
+        if word in _STOP or len(word) < 2:
             continue
         concept = _concept_of(word)
         if concept is not None:
             found[concept] = _WEIGHTS.get(concept, 1.0)
         elif len(word) >= 3 and not word.isdigit():
             found["w:" + word] = 1.0
+    return found
+
+
+_CONCEPTS: dict[tuple[int, int, int], dict[str, float]] = {}  # (ticket, its text, catalogue) → concepts
+
+
+def _ticket_concepts(esc: Escalation, phrases: Phrases, version: int) -> dict[str, float]:
+    """A ticket's question never changes: its concepts are worked out once per catalogue version."""
+    key = (esc.id or 0, hash(esc.text), version)
+    found = _CONCEPTS.get(key)
+    if found is None:
+        if len(_CONCEPTS) > 20000:
+            _CONCEPTS.clear()
+        found = _CONCEPTS[key] = concepts(esc.text, phrases)
     return found
 
 
@@ -279,15 +297,15 @@ def similarity(a: dict[str, float], b: dict[str, float]) -> float:
     for key, weight in a.items():
         if key in b:
             shared += min(weight, b[key])
-        elif key.startswith("w:") and len(key) > 6:
-            if any(fuzz.ratio(key, other) >= 85 for other in loose_b):
-                shared += weight
+        elif key.startswith("w:") and len(key) > 6 and any(fuzz.ratio(key, o) >= 85 for o in loose_b):
+            shared += weight
     return 2 * shared / total
 
 
 def similar_answered(s: Session, text: str, limit: int = 3, *, exclude: int | None = None) -> list[Escalation]:
     """Answered public questions that ask the same thing, in French or English, whatever the wording."""
     phrases = _item_phrases(s)
+    version = hash(tuple(sorted(phrases.items())))
     mine = concepts(text, phrases)
     if not mine:
         return []
@@ -296,7 +314,7 @@ def similar_answered(s: Session, text: str, limit: int = 3, *, exclude: int | No
                       .order_by(Escalation.id.desc()).limit(500)):
         if esc.id == exclude:
             continue
-        score = similarity(mine, concepts(esc.text, phrases))
+        score = similarity(mine, _ticket_concepts(esc, phrases, version))
         if score >= SIMILARITY:
             scored.append((score, esc))
     scored.sort(key=lambda t: (-t[0], -t[1].id))
@@ -914,6 +932,20 @@ def _route_waiting(ctx, topic: str) -> None:
         ctx.out.append(_to_contact(ctx.hub, ctx.s, esc, ctx.s.get(Person, esc.contact_id), "ticket", ctx.now))
 
 
-__all__ = ["TOPICS", "answer", "answer_by_reply", "close", "concepts", "contacts_for", "escalate_message",
-           "open_ticket", "open_from_proposal", "publish_notice", "run_reminders", "similar_answered",
-           "similarity", "suggest_similar"]
+__all__ = [
+    "TOPICS",
+    "answer",
+    "answer_by_reply",
+    "close",
+    "concepts",
+    "contacts_for",
+    "escalate",
+    "escalate_message",
+    "open_from_proposal",
+    "open_ticket",
+    "publish_notice",
+    "run_reminders",
+    "similar_answered",
+    "similarity",
+    "suggest_similar",
+]
