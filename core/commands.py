@@ -28,7 +28,7 @@ def command(canonical: str, *aliases: str) -> Callable[[Callable], Callable]:
 # Defined before the domain modules are imported: they register their commands while being imported.
 from core import intake, needs, permissions  # noqa: E402
 from core.hub import parse_ref  # noqa: E402
-from core.models import Community, Item, Person, Role  # noqa: E402
+from core.models import Community, Person, Role  # noqa: E402
 
 
 def dispatch(ctx, name: str, args: str) -> None:
@@ -51,6 +51,10 @@ def on_action(ctx, name: str, value: str | None) -> None:
         needs.commit(ctx, ident, _int(value) if value else None)
     elif domain == "need" and verb == "received":
         needs.received(ctx, ident)
+    elif domain == "need" and verb == "deliver":
+        needs.deliver(ctx, ident, _int(value) if value else None)
+    elif domain == "need" and verb == "progress":
+        needs.progress(ctx, ident, _int(value) if value else None)
     elif domain == "privacy" and verb == "forget" and ident == ctx.person.id:
         from core import privacy
 
@@ -196,10 +200,7 @@ def cmd_lang(ctx, args: str) -> None:
 
 @command("needs", "besoins")
 def cmd_needs(ctx, args: str) -> None:
-    parts = _split(args)
-    item = next((p for p in parts if ctx.s.get(Item, p)), None)
-    near = " ".join(p for p in parts if p != item) or None
-    needs.listing_needs(ctx, near, item)
+    needs.query_needs(ctx, args)
 
 
 @command("offers", "offres")
@@ -250,4 +251,5 @@ def cmd_grant(ctx, args: str) -> None:
 from core import escalation as _escalation, guidance as _guidance, matching as _matching  # noqa: E402,F401
 from core import authority as _authority  # noqa: E402,F401
 from core import privacy as _privacy  # noqa: E402,F401
+from core import export as _export  # noqa: E402,F401
 

@@ -1,30 +1,149 @@
-"""Matching needs to offers: a bounding-box pre-filter on indexed coordinates, then a scored ranking."""
+"""Matching needs to offers, asking the best-placed makers, and the queries around them.
+
+Ranking. Each candidate offer gets one score from six parts, every one in [0, 1] times a weight:
+item or capability fit, closeness (geodesic distance), capacity against the quantity still uncovered
+before the deadline, availability (the maker's open commitments against their capacity), recency of
+the offer, and the maker's record of deliveries. Offers are searched within a radius (the community's,
+50 km by default), doubled step by step up to ``match_radius_max_km`` while nothing is found.
+
+Scale. Candidates come from the ``offertag`` table (one row per offer and item or capability it can
+fill, indexed on ``(tag, lat, lon)``), read in growing square rings around the need. A cheap
+haversine distance gives each row an upper bound of its score; exact geodesic scores are computed
+best bound first, and the search stops as soon as the tenth best exact score beats anything the
+unread rows or the unread rings could reach. The result is exactly what a full scan gives with the
+same scoring function (``rank_naive``, used by the tests and the benchmark).
+"""
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import and_, bindparam, case, delete, not_, or_
 from sqlmodel import Session, func, select
 
+from core.commands import command
+from core.errors import Refused
 from core.hub import need_ref
-from core.models import Item, Need, NeedLine, NeedStatus, Offer, OutboxMessage, Person
+from core.messages import Button
+from core.models import (
+    Commitment,
+    Community,
+    Item,
+    MakerAlert,
+    Need,
+    NeedLine,
+    NeedStatus,
+    Offer,
+    OfferTag,
+    Person,
+)
 
 EARTH_KM_PER_DEG_LAT = 111.32
+EARTH_RADIUS_KM = 6371.0088
+
+# Score weights; each part is in [0, 1].
+W_FIT = 3.0
+W_DIST = 3.0
+W_CAPACITY = 1.5
+W_AVAILABLE = 1.0
+W_RECENT = 0.5
+W_RECORD = 1.0
+MAX_BUT_DISTANCE = W_FIT + W_CAPACITY + W_AVAILABLE + W_RECENT + W_RECORD
+
+DISTANCE_SCALE_KM = 20.0  # closeness halves at this distance
+UNKNOWN_DISTANCE_CLOSENESS = 0.5  # an offer placed by its department only
+CAPABILITY_FIT = 0.6  # an offer that can make the item, without listing it
+DEFAULT_DAYS = 7  # production days when the need has no deadline
+RING0_KM = 5.0  # first ring of the search; rings double up to the radius
+# Haversine on the mean radius stays within 0.6 % of the WGS-84 geodesic distance.
+HAVERSINE_LOW, HAVERSINE_HIGH = 0.993, 1.007
+# A square of half-side r * BOX_MARGIN (in degrees, see bbox) holds every point within r km, and every
+# point outside it is more than r km away.
+BOX_MARGIN = 1.03
+EPS = 1e-9
+
+ASK_PER_NEED = 5  # makers told directly about one new need
+DAY = timedelta(days=1)
+
+
+# ---------------------------------------------------------------------------------------------- geometry
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    from geopy.distance import geodesic
+    """Geodesic distance on the WGS-84 ellipsoid (geographiclib, as geopy's ``geodesic``)."""
+    from geographiclib.geodesic import Geodesic
 
-    return geodesic(a, b).km
+    return Geodesic.WGS84.Inverse(a[0], a[1], b[0], b[1], Geodesic.DISTANCE)["s12"] / 1000.0
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 def bbox(lat: float, lon: float, radius_km: float) -> tuple[float, float, float, float]:
+    """A latitude/longitude box around a point (a square of half-side radius_km, roughly)."""
     dlat = radius_km / EARTH_KM_PER_DEG_LAT
     dlon = radius_km / (EARTH_KM_PER_DEG_LAT * max(math.cos(math.radians(lat)), 0.01))
     return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+
+
+def closeness(km: float | None) -> float:
+    if km is None:
+        return UNKNOWN_DISTANCE_CLOSENESS
+    return 1.0 / (1.0 + km / DISTANCE_SCALE_KM)
+
+
+# ---------------------------------------------------------------------------------------------- scoring
+
+
+@dataclass(frozen=True)
+class NeedProfile:
+    """What the scoring needs to know about a need."""
+
+    lat: float | None
+    lon: float | None
+    department: str | None
+    requester_id: int | None
+    lines: tuple[dict[str, float], ...]  # per line still to cover: tag -> fit
+    remaining: int | None  # units still uncovered, None if no quantity is known
+    days: int  # production days before the deadline
+    now: datetime | None
+
+    @property
+    def tags(self) -> set[str]:
+        return {t for line in self.lines for t in line}
+
+
+@dataclass
+class OfferRow:
+    """The columns of an offer that the scoring reads."""
+
+    id: int
+    maker_id: int | None
+    lat: float | None
+    lon: float | None
+    capacity: int | None
+    updated_at: datetime | None
+    tags: set[str] = field(default_factory=set)
+    department: str | None = None
+
+
+@dataclass(frozen=True)
+class MakerStats:
+    done: int = 0  # commitments delivered (and confirmed)
+    stalled: int = 0  # open commitments flagged as stale
+    open_units: int = 0  # units promised and not delivered yet
+
+
+NEW_MAKER = MakerStats()
 
 
 @dataclass
@@ -35,99 +154,641 @@ class Candidate:
     reasons: list[str] = field(default_factory=list)
 
 
-def _fit(offer: Offer, item_ids: set[str], made_with: set[str]) -> tuple[float, list[str]]:
-    offered_items = {i.get("item") for i in offer.items or []}
-    if offered_items & item_ids:
-        return 1.0, ["item:" + ",".join(sorted(offered_items & item_ids))]
-    caps = set(offer.capabilities or []) & made_with
+def profile_of(s: Session, need: Need, lines: list[NeedLine], now: datetime | None) -> NeedProfile:
+    made_with: dict[str, list[str]] = s.info.get("relais.made_with") or {}
+    if not made_with:  # the catalogue, read once per session
+        made_with = {i.id: list(i.made_with or []) for i in s.exec(select(Item))}
+        s.info["relais.made_with"] = made_with
+    todo = [ln for ln in lines if ln.quantity is None or ln.committed < ln.quantity] or list(lines)
+    fits = []
+    for ln in todo:
+        tags = {cap: CAPABILITY_FIT for cap in made_with.get(ln.item_id, [])}
+        tags[ln.item_id] = 1.0
+        fits.append(tags)
+    known = [ln for ln in todo if ln.quantity is not None]
+    remaining = sum(max(ln.quantity - ln.committed, 0) for ln in known) if known else None
+    days = DEFAULT_DAYS
+    if need.deadline is not None and now is not None:
+        days = min(max((need.deadline - now.date()).days, 1), 14)
+    return NeedProfile(
+        need.lat, need.lon, need.department, need.requester_id, tuple(fits), remaining or None, days, now
+    )
+
+
+def _fit(profile: NeedProfile, tags: set[str]) -> tuple[float, list[str], list[str]]:
+    total, items, caps = 0.0, set(), set()
+    for line in profile.lines:
+        best = 0.0
+        for tag in tags:
+            f = line.get(tag, 0.0)
+            best = max(best, f)
+        for tag in tags & line.keys():
+            (items if line[tag] == 1.0 else caps).add(tag)
+        total += best
+    return total / max(len(profile.lines), 1), sorted(items), sorted(caps)
+
+
+def _capacity(profile: NeedProfile, capacity: int | None) -> float:
+    if capacity and profile.remaining:
+        return min(capacity * profile.days / profile.remaining, 1.0)
+    if capacity:
+        return 0.8
+    return 0.5 if profile.remaining is None else 0.3
+
+
+def _recency(profile: NeedProfile, updated_at: datetime | None) -> tuple[float, float | None]:
+    if profile.now is None or updated_at is None:
+        return 0.5, None
+    age = max((profile.now - updated_at).total_seconds() / 86400, 0.0)
+    return 1.0 / (1.0 + age / 14), age
+
+
+def _available(capacity: int | None, stats: MakerStats) -> float:
+    if stats.open_units <= 0:
+        return 1.0
+    if capacity:
+        return max(0.0, 1.0 - stats.open_units / (capacity * 7))
+    return 0.5
+
+
+def _record(stats: MakerStats) -> float:
+    """Commitments left without news weigh against a maker; deliveries make up for them. A new maker
+    starts with a clean record."""
+    return (stats.done + 1) / (stats.done + stats.stalled + 1)
+
+
+def score_offer(
+    profile: NeedProfile, row: OfferRow, km: float | None, stats: MakerStats, explain: bool = False
+) -> tuple[float, list[str]]:
+    """The one scoring function, for the indexed search and the full scan alike."""
+    fit, items, caps = _fit(profile, row.tags)
+    capacity = _capacity(profile, row.capacity)
+    recent, age = _recency(profile, row.updated_at)
+    available = _available(row.capacity, stats)
+    record = _record(stats)
+    score = (
+        W_FIT * fit
+        + W_DIST * closeness(km)
+        + W_CAPACITY * capacity
+        + W_AVAILABLE * available
+        + W_RECENT * recent
+        + W_RECORD * record
+    )
+    if not explain:
+        return score, []
+    reasons = []
+    if items:
+        reasons.append("item:" + ",".join(items))
     if caps:
-        return 0.7, ["capability:" + ",".join(sorted(caps))]
-    return 0.0, []
+        reasons.append("capability:" + ",".join(caps))
+    reasons.append(f"distance:{km:.0f}km" if km is not None else f"department:{profile.department}")
+    if row.capacity:
+        reasons.append(f"capacity:{row.capacity}/day")
+        if profile.remaining:
+            reasons.append(f"covers:{round(100 * capacity)}%")
+    reasons.append("available" if stats.open_units <= 0 else f"busy:{stats.open_units}")
+    if age is not None:
+        reasons.append(f"updated:{age:.0f}d")
+    reasons.append(f"deliveries:{stats.done}")
+    if stats.stalled:
+        reasons.append(f"stalled:{stats.stalled}")
+    return score, reasons
 
 
-def rank(s: Session, need: Need, lines: list[NeedLine], *, radius_km: float = 50.0,
-         max_radius_km: float = 400.0, now: datetime | None = None, limit: int = 10) -> list[Candidate]:
-    """Offers that can fill the need, best first; the radius widens step by step when nothing is found."""
-    item_ids = {ln.item_id for ln in lines}
-    made_with: set[str] = set()
-    for item in s.exec(select(Item).where(Item.id.in_(item_ids))):
-        made_with.update(item.made_with or [])
-    remaining = sum(max((ln.quantity or 0) - ln.committed, 0) for ln in lines) or None
-    radius = radius_km
+def _upper_bound(
+    profile: NeedProfile, row: OfferRow, km_low: float | None, stats: MakerStats | None = None
+) -> float:
+    """No exact score of this row can exceed this (whatever the maker's record and load when ``stats``
+    is None), since the geodesic distance is at least ``km_low``."""
+    fit, _, _ = _fit(profile, row.tags)
+    recent, _ = _recency(profile, row.updated_at)
+    maker = W_AVAILABLE + W_RECORD
+    if stats is not None:
+        maker = W_AVAILABLE * _available(row.capacity, stats) + W_RECORD * _record(stats)
+    return (
+        W_FIT * fit
+        + W_DIST * closeness(km_low)
+        + W_CAPACITY * _capacity(profile, row.capacity)
+        + W_RECENT * recent
+        + maker
+    ) + EPS
+
+
+_STALE = Commitment.stale_flagged_at.is_not(None)
+_STATS = (
+    select(
+        Commitment.maker_id,
+        Commitment.status,
+        _STALE,
+        func.count(),
+        func.sum(Commitment.quantity - Commitment.delivered),
+    )
+    .where(Commitment.maker_id.in_(bindparam("ids", expanding=True)))
+    .group_by(Commitment.maker_id, Commitment.status, _STALE)
+)
+
+
+def maker_stats(s: Session, maker_ids: Iterable[int | None]) -> dict[int, MakerStats]:
+    """Deliveries, stalled commitments and open units of each maker (makers without any are absent)."""
+    ids = sorted({m for m in maker_ids if m is not None})
+    if not ids:
+        return {}
+    acc: dict[int, list[int]] = {}
+    for maker_id, status, is_stale, n, units in s.connection().execute(_STATS, {"ids": ids}):
+        done_stalled_open = acc.setdefault(maker_id, [0, 0, 0])
+        if status in ("delivered", "confirmed"):
+            done_stalled_open[0] += n
+        elif status == "committed":
+            done_stalled_open[2] += int(units or 0)
+            if is_stale:
+                done_stalled_open[1] += n
+    return {m: MakerStats(*v) for m, v in acc.items()}
+
+
+# ---------------------------------------------------------------------------------------------- the tag index
+
+
+def offer_tags(offer: Offer) -> set[str]:
+    tags = {str(i.get("item")) for i in offer.items or [] if i.get("item")}
+    tags.update(str(c) for c in offer.capabilities or [] if c)
+    return tags
+
+
+def index_offer(s: Session, offer: Offer) -> None:
+    """Write the offer's rows of the matching index; call after an offer is recorded or changed."""
+    s.exec(delete(OfferTag).where(OfferTag.offer_id == offer.id))
+    if offer.status == "active":
+        for tag in sorted(offer_tags(offer)):
+            s.add(OfferTag(offer_id=offer.id, tag=tag, lat=offer.lat, lon=offer.lon))
+    s.flush()
+
+
+def reindex_offers(s: Session) -> int:
+    """Rebuild the whole matching index from the offers (after a bulk import)."""
+    s.exec(delete(OfferTag))
+    rows = []
+    for oid, lat, lon, items, caps in s.exec(
+        select(Offer.id, Offer.lat, Offer.lon, Offer.items, Offer.capabilities).where(
+            Offer.status == "active"
+        )
+    ):
+        tags = {str(i.get("item")) for i in items or [] if i.get("item")} | {str(c) for c in caps or [] if c}
+        rows.extend({"offer_id": oid, "tag": t, "lat": lat, "lon": lon} for t in sorted(tags))
+    if rows:
+        s.exec(OfferTag.__table__.insert(), params=rows)  # type: ignore[call-overload]
+    s.flush()
+    return len(rows)
+
+
+# ---------------------------------------------------------------------------------------------- ranking
+
+
+class _Top:
+    """The best ``limit`` candidates by (score desc, distance, offer id)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.keys: list[tuple[float, float, int]] = []
+        self.items: list[tuple[OfferRow, float, float | None]] = []
+
+    def push(self, row: OfferRow, score: float, km: float | None) -> None:
+        """Add a candidate; an offer scored again (with more of its tags read) replaces itself."""
+        for j, (old, _, _) in enumerate(self.items):
+            if old.id == row.id:
+                del self.keys[j], self.items[j]
+                break
+        key = (-score, km if km is not None else math.inf, row.id)
+        i = bisect.bisect(self.keys, key)
+        if i >= self.limit:
+            return
+        self.keys.insert(i, key)
+        self.items.insert(i, (row, score, km))
+        del self.keys[self.limit :], self.items[self.limit :]
+
+    @property
+    def full(self) -> bool:
+        return len(self.keys) >= self.limit
+
+    @property
+    def threshold(self) -> float:
+        return -self.keys[-1][0] if self.full else -math.inf
+
+
+class _Search:
+    """One ranking: exact scores computed lazily, best upper bound first."""
+
+    def __init__(
+        self, s: Session, profile: NeedProfile, radius: float, limit: int, stats: dict[int, MakerStats]
+    ):
+        self.s, self.profile, self.radius = s, profile, radius
+        self.top = _Top(limit)
+        self.pending: list[tuple[float, OfferRow, float | None]] = []
+        self.stats = stats
+        self.fetched_stats: set[int] = set(stats)
+        self.read: dict[int, set[str]] = {}  # offer id -> tags already read
+
+    def add(self, rows: Iterable[OfferRow]) -> None:
+        p = self.profile
+        for row in rows:
+            if row.maker_id is not None and row.maker_id == p.requester_id:
+                continue
+            known = self.read.get(row.id)
+            if known is not None:
+                if row.tags <= known:
+                    continue  # read before (the seed and the first ring overlap)
+                row.tags |= known
+            self.read[row.id] = row.tags
+            km_low = None
+            if p.lat is not None and row.lat is not None:
+                km_low = haversine_km(p.lat, p.lon, row.lat, row.lon) * HAVERSINE_LOW
+                if km_low > self.radius:
+                    continue
+            ub = _upper_bound(p, row, km_low)
+            if ub >= self.top.threshold:
+                self.pending.append((ub, row, km_low))
+
+    def settle(self) -> None:
+        """Score exactly every pending row that could still enter the top, best bound first."""
+        pending = sorted(self.pending, key=lambda t: -t[0])
+        self.pending = []  # what is left below the threshold never enters: the threshold only rises
+        i, n = 0, len(pending)
+        while i < n and pending[i][0] >= self.top.threshold:
+            size = max(self.top.limit - len(self.top.keys), 4)
+            self._load_stats(r.maker_id for _, r, _ in pending[i : i + max(64, size)])
+            for ub, row, km_low in pending[i : i + size]:
+                if ub < self.top.threshold:
+                    break
+                stats = self.stats.get(row.maker_id, NEW_MAKER)
+                if _upper_bound(self.profile, row, km_low, stats) < self.top.threshold:
+                    continue  # the maker's record and load leave it out: no geodesic needed
+                km = self._km(row)
+                if km is not None and km > self.radius:
+                    continue
+                score, _ = score_offer(self.profile, row, km, stats)
+                self.top.push(row, score, km)
+            i += size
+
+    def _km(self, row: OfferRow) -> float | None:
+        p = self.profile
+        if p.lat is None or row.lat is None:
+            return None
+        return distance_km((p.lat, p.lon), (row.lat, row.lon))
+
+    def _load_stats(self, maker_ids: Iterable[int | None]) -> None:
+        missing = {m for m in maker_ids if m is not None and m not in self.fetched_stats}
+        if missing:
+            self.stats.update(maker_stats(self.s, missing))
+            self.fetched_stats |= missing
+
+
+_ROW_COLUMNS = (
+    OfferTag.offer_id,
+    OfferTag.tag,
+    Offer.maker_id,
+    Offer.lat,
+    Offer.lon,
+    Offer.capacity_per_day,
+    Offer.updated_at,
+)
+_MATCHABLE = (
+    OfferTag.tag.in_(bindparam("tags", expanding=True)),
+    Offer.status == "active",
+    Offer.category.is_distinct_from(4),
+)  # category 4: never matched
+
+
+def _box(prefix: str):
+    return and_(
+        OfferTag.lat >= bindparam(prefix + "lat0"),
+        OfferTag.lat <= bindparam(prefix + "lat1"),
+        OfferTag.lon >= bindparam(prefix + "lon0"),
+        OfferTag.lon <= bindparam(prefix + "lon1"),
+    )
+
+
+# What the database can bound before Python sees a row: fit (for a need of one line, each tag row
+# carries the offer's best fit) and capacity, plus the offer's age. Rows that cannot reach the current
+# tenth score are left in the database.
+_FIT_SQL = case((OfferTag.tag.in_(bindparam("full_fit", expanding=True)), 1.0), else_=bindparam("part_fit"))
+_CAPACITY_SQL = case(
+    (Offer.capacity_per_day.is_(None), bindparam("cap_null")),
+    (bindparam("has_remaining") == 0, 0.8),
+    (Offer.capacity_per_day * bindparam("days_over_remaining") >= 1.0, 1.0),
+    else_=Offer.capacity_per_day * bindparam("days_over_remaining"),
+)
+_STATIC_SQL = W_FIT * _FIT_SQL + W_CAPACITY * _CAPACITY_SQL
+_PROMISING = (
+    _STATIC_SQL >= bindparam("static_min"),
+    or_(Offer.updated_at.is_(None), Offer.updated_at >= bindparam("updated_min")),
+)
+# Built once: the ring queries run thousands of times a minute at national scale.
+_BASE = select(*_ROW_COLUMNS).join(Offer, Offer.id == OfferTag.offer_id).where(*_MATCHABLE)
+_IN_BOX = _BASE.where(_box(""), *_PROMISING)
+_IN_RING = _BASE.where(_box(""), not_(_box("i")), *_PROMISING)
+_IN_DEPARTMENT = _BASE.where(Offer.department == bindparam("department"))
+_SEED = (
+    _BASE.where(_box(""))
+    .order_by(_STATIC_SQL.desc(), Offer.updated_at.desc(), OfferTag.offer_id)
+    .limit(bindparam("seed_limit"))
+)
+_NO_LIMIT = -1e9
+_LONG_AGO = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def _tag_rows(s: Session, stmt, params: dict[str, Any]) -> list[OfferRow]:
+    rows: dict[int, OfferRow] = {}
+    for oid, tag, maker_id, lat, lon, capacity, updated_at in s.connection().execute(stmt, params):
+        row = rows.get(oid)
+        if row is None:
+            row = rows[oid] = OfferRow(oid, maker_id, lat, lon, capacity, updated_at)
+        row.tags.add(tag)
+    return list(rows.values())
+
+
+def _box_params(lat: float, lon: float, r: float, prefix: str = "") -> dict[str, float]:
+    lat0, lat1, lon0, lon1 = bbox(lat, lon, r * BOX_MARGIN)
+    return {prefix + "lat0": lat0, prefix + "lat1": lat1, prefix + "lon0": lon0, prefix + "lon1": lon1}
+
+
+def _static_params(profile: NeedProfile) -> dict[str, Any]:
+    """Parameters of the SQL bound: it must never exceed what Python computes for the same row."""
+    if len(profile.lines) == 1:
+        line = profile.lines[0]
+        full = sorted(t for t, f in line.items() if f == 1.0)
+        part = max([f for f in line.values() if f < 1.0], default=1.0)
+    else:  # the fit of an offer of several tag rows is only known once all are read
+        full, part = sorted(profile.tags), 1.0
+    return {
+        "full_fit": full,
+        "part_fit": part,
+        "cap_null": 0.5 if profile.remaining is None else 0.3,
+        "has_remaining": 1 if profile.remaining else 0,
+        "days_over_remaining": profile.days / profile.remaining if profile.remaining else 0.0,
+    }
+
+
+def _pruning(profile: NeedProfile, threshold: float, inner_km: float) -> dict[str, Any] | None:
+    """SQL limits for rows at least ``inner_km`` away that could still reach ``threshold``; None: none can."""
+    if threshold == -math.inf:
+        return {"static_min": _NO_LIMIT, "updated_min": _LONG_AGO}
+    rest = threshold - W_DIST * closeness(inner_km) - W_AVAILABLE - W_RECORD - 1e-6
+    static_min = rest - W_RECENT
+    recent_min = (rest - W_FIT - W_CAPACITY) / W_RECENT
+    if recent_min > 1.0:
+        return None
+    updated_min = _LONG_AGO
+    if recent_min > 0 and profile.now is not None:
+        updated_min = profile.now - timedelta(days=14 * (1 / recent_min - 1))
+    return {"static_min": static_min, "updated_min": updated_min}
+
+
+def _search_radius(
+    s: Session, profile: NeedProfile, radius: float, limit: int, stats: dict[int, MakerStats]
+) -> _Top:
+    """A seed of promising offers nearby, then rings of growing size around the need, each read only
+    for rows that could still enter the top; stop when nothing beyond the last ring can."""
+    search = _Search(s, profile, radius, limit, stats)
+    tags = sorted(profile.tags)
+    if profile.lat is None:
+        search.add(_tag_rows(s, _IN_DEPARTMENT, {"tags": tags, "department": profile.department}))
+        search.settle()
+        return search.top
+    static = _static_params(profile)
+    r = min(RING0_KM, radius)
+    search.add(
+        _tag_rows(
+            s,
+            _SEED,
+            {"tags": tags, "seed_limit": 3 * limit, **static, **_box_params(profile.lat, profile.lon, r)},
+        )
+    )
+    search.settle()
+    inner: float | None = None
+    seen = 0
     while True:
-        q = select(Offer).where(Offer.status == "active", Offer.category.is_distinct_from(4))
-        if need.lat is not None and need.lon is not None:
-            lat0, lat1, lon0, lon1 = bbox(need.lat, need.lon, radius)
-            q = q.where(Offer.lat >= lat0, Offer.lat <= lat1, Offer.lon >= lon0, Offer.lon <= lon1)
-        elif need.department:
-            q = q.where(Offer.department == need.department)
-        candidates = []
-        for offer in s.exec(q.limit(5000)):
-            if offer.maker_id is not None and offer.maker_id == need.requester_id:
+        pruning = _pruning(profile, search.top.threshold, inner or 0.0)
+        if pruning is None:
+            return search.top
+        params = {"tags": tags, **static, **pruning, **_box_params(profile.lat, profile.lon, r)}
+        if inner is None:
+            rows = _tag_rows(s, _IN_BOX, params)
+        else:
+            rows = _tag_rows(s, _IN_RING, {**params, **_box_params(profile.lat, profile.lon, inner, "i")})
+        seen += len(rows)
+        search.add(rows)
+        search.settle()
+        beyond = MAX_BUT_DISTANCE + W_DIST * closeness(r) + EPS
+        if r >= radius or (search.top.full and search.top.threshold > beyond):
+            return search.top
+        inner = r
+        r = min(radius, r * (2 if seen >= limit else 4))  # sparse: widen faster
+
+
+def _radii(radius_km: float, max_radius_km: float) -> list[float]:
+    radii, r = [radius_km], radius_km
+    while r < max_radius_km:
+        r = min(r * 2, max_radius_km)
+        radii.append(r)
+    return radii
+
+
+def _candidates(
+    s: Session, top: _Top, profile: NeedProfile, stats: dict[int, MakerStats], radius: float, base: float
+) -> list[Candidate]:
+    ids = [row.id for row, _, _ in top.items]
+    offers = (
+        {
+            o.id: o
+            for o in s.exec(
+                select(Offer).where(Offer.id.in_(bindparam("ids", expanding=True))), params={"ids": ids}
+            )
+        }
+        if ids
+        else {}
+    )
+    out = []
+    for row, score, km in top.items:
+        row.tags = offer_tags(offers[row.id])  # the rings may have read only the tags that decide the fit
+        _, reasons = score_offer(profile, row, km, stats.get(row.maker_id, NEW_MAKER), explain=True)
+        if radius > base:
+            reasons.append(f"widened:{radius:.0f}km")
+        out.append(Candidate(offers[row.id], score, km, reasons))
+    return out
+
+
+def rank(
+    s: Session,
+    need: Need,
+    lines: list[NeedLine],
+    *,
+    radius_km: float = 50.0,
+    max_radius_km: float = 400.0,
+    now: datetime | None = None,
+    limit: int = 10,
+) -> list[Candidate]:
+    """Offers that can fill the need, best first, each with the reasons of its rank; the radius
+    doubles up to ``max_radius_km`` while nothing is found."""
+    profile = profile_of(s, need, lines, now)
+    if not profile.lines or (profile.lat is None and not profile.department):
+        return []
+    stats: dict[int, MakerStats] = {}
+    for radius in _radii(radius_km, max_radius_km):
+        top = _search_radius(s, profile, radius, limit, stats)
+        if top.items or profile.lat is None:
+            return _candidates(s, top, profile, stats, radius, radius_km)
+    return []
+
+
+def rank_naive(
+    s: Session,
+    need: Need,
+    lines: list[NeedLine],
+    *,
+    radius_km: float = 50.0,
+    max_radius_km: float = 400.0,
+    now: datetime | None = None,
+    limit: int = 10,
+    offers: list[OfferRow] | None = None,
+    stats: dict[int, MakerStats] | None = None,
+) -> list[Candidate]:
+    """The same ranking by a full scan of every active offer (for tests and the benchmark)."""
+    profile = profile_of(s, need, lines, now)
+    if not profile.lines or (profile.lat is None and not profile.department):
+        return []
+    if offers is None:
+        offers = all_offer_rows(s)
+    if stats is None:
+        stats = maker_stats(s, [o.maker_id for o in offers])
+    tags = profile.tags
+    for radius in _radii(radius_km, max_radius_km):
+        top = _Top(limit)
+        for row in offers:
+            if not row.tags & tags or (row.maker_id is not None and row.maker_id == profile.requester_id):
                 continue
-            fit, reasons = _fit(offer, item_ids, made_with)
-            if fit == 0:
-                continue
-            km = None
-            if None not in (need.lat, need.lon, offer.lat, offer.lon):
-                km = distance_km((need.lat, need.lon), (offer.lat, offer.lon))
+            if profile.lat is None:
+                if row.department != profile.department:
+                    continue
+                km = None
+            else:
+                if row.lat is None:
+                    continue
+                km = distance_km((profile.lat, profile.lon), (row.lat, row.lon))
                 if km > radius:
                     continue
-                reasons.append(f"distance:{km:.0f}km")
-            closeness = 1.0 - min((km or radius) / max(radius, 1.0), 1.0)
-            capacity = 0.5
-            if remaining and offer.capacity_per_day:
-                capacity = min(offer.capacity_per_day / remaining, 1.0)
-                reasons.append(f"capacity:{offer.capacity_per_day}/day")
-            recency = 0.0
-            if now is not None and offer.updated_at is not None:
-                age_days = max((now - offer.updated_at).total_seconds() / 86400, 0)
-                recency = 1.0 / (1.0 + age_days / 7)
-            score = 3 * fit + 2 * closeness + capacity + 0.5 * recency
-            candidates.append(Candidate(offer, round(score, 4), km, reasons))
-        if candidates or radius >= max_radius_km or (need.lat is None and not need.department):
-            break
-        radius = min(radius * 2, max_radius_km)
-    candidates.sort(key=lambda c: (-c.score, c.km if c.km is not None else 1e9, c.offer.id))
-    return candidates[:limit]
+            score, _ = score_offer(profile, row, km, stats.get(row.maker_id, NEW_MAKER))
+            top.push(row, score, km)
+        if top.items or profile.lat is None:
+            return _candidates(s, top, profile, stats, radius, radius_km)
+    return []
 
 
-def _sent_today(s: Session, person: Person, now: datetime) -> int:
-    since = now - timedelta(days=1)
-    q = select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.platform == person.platform, OutboxMessage.chat == person.platform_id,
-        OutboxMessage.kind == "need_nearby", OutboxMessage.created_at >= since)
+def all_offer_rows(s: Session) -> list[OfferRow]:
+    rows = []
+    for oid, maker_id, lat, lon, cap, updated_at, items, caps, dep in s.exec(
+        select(
+            Offer.id,
+            Offer.maker_id,
+            Offer.lat,
+            Offer.lon,
+            Offer.capacity_per_day,
+            Offer.updated_at,
+            Offer.items,
+            Offer.capabilities,
+            Offer.department,
+        ).where(Offer.status == "active", Offer.category.is_distinct_from(4))
+    ):
+        tags = {str(i.get("item")) for i in items or [] if i.get("item")} | {str(c) for c in caps or [] if c}
+        rows.append(OfferRow(oid, maker_id, lat, lon, cap, updated_at, tags, dep))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- asking makers
+
+
+def label(ctx, name: str, language: str) -> str:
+    """A button label, from prompts/<lang>/button/<name>.j2."""
+    return ctx.hub.renderer.render(f"button/{name}", language).text
+
+
+def alerts_today(s: Session, person_id: int, now: datetime) -> int:
+    q = (
+        select(func.count())
+        .select_from(MakerAlert)
+        .where(MakerAlert.person_id == person_id, MakerAlert.at > now - DAY)
+    )
     return int(s.exec(q).one())
 
 
-def announce_need(ctx, need: Need, lines: list[NeedLine]) -> None:
-    """Tell the requester who can help, ask the best-placed makers, post the need to the needs channel."""
+def ask_makers(ctx, need: Need, view: dict[str, Any], found: list[Candidate]) -> list[Person]:
+    """Tell the best-placed opted-in makers directly, once per need, within their daily cap."""
+    cap = ctx.hub.settings.maker_daily_cap
+    asked: list[Person] = []
+    for cand in found:
+        if len(asked) >= ASK_PER_NEED:
+            break
+        maker = ctx.s.get(Person, cand.offer.maker_id) if cand.offer.maker_id else None
+        if maker is None or not maker.notify_needs or maker.id == need.requester_id or maker in asked:
+            continue
+        already = ctx.s.exec(
+            select(MakerAlert.id).where(MakerAlert.person_id == maker.id, MakerAlert.need_id == need.id)
+        ).first()
+        if already is not None or alerts_today(ctx.s, maker.id, ctx.now) >= cap:
+            continue
+        ctx.s.add(MakerAlert(person_id=maker.id, need_id=need.id, at=ctx.now))
+        ctx.s.flush()
+        ctx.tell(
+            maker,
+            "need_nearby",
+            "need_nearby",
+            need=view,
+            km=cand.km,
+            reasons=cand.reasons,
+            buttons=(Button(label(ctx, "commit", maker.language), f"need:commit:{need.id}"),),
+        )
+        asked.append(maker)
+    return asked
+
+
+def announce_need(ctx, need: Need, lines: list[NeedLine]) -> list[Candidate]:
+    """Tell the requester who can help, ask the best-placed makers, post the need in the needs channels
+    of the need's community and of the communities of the makers found."""
     from core.needs import need_view
-    from core.messages import Button
 
     radius = ctx.community.radius_km if ctx.community else ctx.hub.settings.match_radius_km
-    found = rank(ctx.s, need, lines, radius_km=radius, max_radius_km=ctx.hub.settings.match_radius_max_km,
-                 now=ctx.now, limit=5)
+    found = rank(
+        ctx.s,
+        need,
+        lines,
+        radius_km=radius,
+        max_radius_km=ctx.hub.settings.match_radius_max_km,
+        now=ctx.now,
+        limit=2 * ASK_PER_NEED,
+    )
     view = need_view(need, lines)
     if found:
-        ctx.reply("match", "match", need=view, candidates=[_candidate_view(ctx, c) for c in found])
-    cap = ctx.hub.settings.maker_daily_cap
-    for cand in found:
-        maker = ctx.s.get(Person, cand.offer.maker_id) if cand.offer.maker_id else None
-        if maker is None or not maker.notify_needs or _sent_today(ctx.s, maker, ctx.now) >= cap:
+        ctx.reply(
+            "match", "match", need=view, candidates=[_candidate_view(ctx, c) for c in found[:ASK_PER_NEED]]
+        )
+    ask_makers(ctx, need, view, found)
+    community_ids = ([ctx.community.id] if ctx.community else []) + [c.offer.community_id for c in found]
+    seen: set[int] = set()
+    for cid in community_ids:
+        if cid is None or cid in seen:
             continue
-        label = {"fr": "J'en fabrique", "en": "I'll make some"}.get(maker.language, "J'en fabrique")
-        ctx.tell(maker, "need_nearby", "need_nearby", need=view, km=cand.km, reasons=cand.reasons,
-                 buttons=(Button(label, f"need:commit:{need.id}"),))
-    from core.models import Community
-
-    community = ctx.community
-    if community is None or not community.needs_channel:
-        return
-    for com in ctx.s.exec(select(Community).where(Community.needs_channel.is_not(None))):
-        label = {"fr": "J'en fabrique", "en": "I'll make some"}.get(com.language, "J'en fabrique")
-        ctx.post(com.platform, com.needs_channel, "need_post", "need_post", com.language, need=view,
-                 buttons=(Button(label, f"need:commit:{need.id}"),))
+        seen.add(cid)
+        com = ctx.s.get(Community, cid)
+        if com is None or not com.needs_channel:
+            continue
+        ctx.post(
+            com.platform,
+            com.needs_channel,
+            "need_post",
+            "need_post",
+            com.language,
+            need=view,
+            buttons=(Button(label(ctx, "commit", com.language), f"need:commit:{need.id}"),),
+        )
+    return found
 
 
 def announce_offer(ctx, offer: Offer) -> None:
@@ -136,15 +797,23 @@ def announce_offer(ctx, offer: Offer) -> None:
 
     if offer.lat is None and not offer.department:
         return
+    tags = offer_tags(offer)
     radius = ctx.community.radius_km if ctx.community else ctx.hub.settings.match_radius_km
+    place = _PlaceLike(offer)
     matched = []
-    for need, km in open_needs(ctx.s, place=_PlaceLike(offer), limit=50, radius_km=radius):
-        if need.category == 4 or need.requester_id == ctx.person.id:
+    for need, km in open_needs(
+        ctx.s,
+        place=place if offer.lat is not None else None,
+        department=None if offer.lat is not None else offer.department,
+        limit=50,
+        radius_km=radius,
+    ):
+        if need.category == 4 or need.requester_id == ctx.person.id or need.status == NeedStatus.COVERED:
             continue
         lines = need_lines(ctx, need)
-        if any(c.offer.id == offer.id for c in rank(ctx.s, need, lines, radius_km=radius,
-                                                    max_radius_km=radius, limit=50)):
-            matched.append((need, lines, km))
+        if not profile_of(ctx.s, need, lines, ctx.now).tags & tags:
+            continue
+        matched.append((need, lines, km))
         if len(matched) >= 5:
             break
     if not matched:
@@ -153,55 +822,371 @@ def announce_offer(ctx, offer: Offer) -> None:
     for need, lines, km in matched:
         requester = ctx.s.get(Person, need.requester_id) if need.requester_id else None
         if requester is not None:
-            ctx.tell(requester, "maker_found", "match", need=need_view(need, lines), km=km,
-                     maker=ctx.person.display_name, capabilities=list(offer.capabilities or []))
+            ctx.tell(
+                requester,
+                "maker_found",
+                "match",
+                need=need_view(need, lines),
+                km=km,
+                maker=ctx.person.display_name,
+                capabilities=list(offer.capabilities or []),
+            )
 
 
 class _PlaceLike:
     def __init__(self, offer: Offer):
-        self.name, self.lat, self.lon, self.department = offer.place_name, offer.lat, offer.lon, offer.department
+        self.name, self.lat, self.lon, self.department = (
+            offer.place_name,
+            offer.lat,
+            offer.lon,
+            offer.department,
+        )
 
 
 def _candidate_view(ctx, cand: Candidate) -> dict[str, Any]:
     maker = ctx.s.get(Person, cand.offer.maker_id) if cand.offer.maker_id else None
-    return {"maker": maker.display_name if maker else "?", "km": cand.km, "place": cand.offer.place_name,
-            "capabilities": list(cand.offer.capabilities or []), "capacity": cand.offer.capacity_per_day,
-            "reasons": cand.reasons, "score": cand.score}
+    return {
+        "maker": maker.display_name if maker else "?",
+        "km": cand.km,
+        "place": cand.offer.place_name,
+        "capabilities": list(cand.offer.capabilities or []),
+        "capacity": cand.offer.capacity_per_day,
+        "reasons": cand.reasons,
+        "score": round(cand.score, 2),
+    }
 
 
-def open_needs(s: Session, *, place: Any = None, item: str | None = None, limit: int = 20,
-               radius_km: float = 50.0) -> list[tuple[Need, float | None]]:
-    q = select(Need).where(Need.status.in_(NeedStatus.ACTIVE), Need.category.is_distinct_from(4))
+# ---------------------------------------------------------------------------------------------- queries
+
+
+def _near(place: Any, lat: float | None, lon: float | None, radius_km: float) -> float | None | bool:
+    """Haversine km from the place, or False when beyond the radius."""
+    if place is None or getattr(place, "lat", None) is None:
+        return None
+    if lat is None:
+        return False
+    km = haversine_km(place.lat, place.lon, lat, lon)
+    return False if km * HAVERSINE_LOW > radius_km else km
+
+
+def open_needs(
+    s: Session,
+    *,
+    place: Any = None,
+    item: str | None = None,
+    status: str | None = None,
+    department: str | None = None,
+    limit: int = 20,
+    radius_km: float = 50.0,
+) -> list[tuple[Need, float | None]]:
+    """Needs near a place (nearest first), for an item, in a status (the active ones by default)."""
+    statuses = (status,) if status else NeedStatus.ACTIVE
+    q = select(Need).where(Need.status.in_(statuses), Need.category.is_distinct_from(4))
     if item:
         q = q.where(Need.id.in_(select(NeedLine.need_id).where(NeedLine.item_id == item)))
-    if place is not None and place.lat is not None:
-        lat0, lat1, lon0, lon1 = bbox(place.lat, place.lon, radius_km)
+    if department:
+        q = q.where(Need.department == department)
+    near = place is not None and getattr(place, "lat", None) is not None
+    if near:
+        lat0, lat1, lon0, lon1 = bbox(place.lat, place.lon, radius_km * BOX_MARGIN)
         q = q.where(Need.lat >= lat0, Need.lat <= lat1, Need.lon >= lon0, Need.lon <= lon1)
+    else:
+        q = q.order_by(Need.deadline.is_(None), Need.deadline, Need.id).limit(limit)
     rows = []
-    for need in s.exec(q.order_by(Need.deadline.is_(None), Need.deadline, Need.id).limit(limit * 4)):
-        km = None
-        if place is not None and place.lat is not None and need.lat is not None:
-            km = distance_km((place.lat, place.lon), (need.lat, need.lon))
-            if km > radius_km:
-                continue
-        rows.append((need, km))
+    for need in s.exec(q):
+        km = _near(place, need.lat, need.lon, radius_km)
+        if km is not False:
+            rows.append((need, km))
+    if near:
+        rows.sort(key=lambda r: (r[1], r[0].id))
+        rows = [(n, distance_km((place.lat, place.lon), (n.lat, n.lon))) for n, _ in rows[:limit]]
+        rows = [(n, km) for n, km in rows if km <= radius_km]
     return rows[:limit]
 
 
-def active_offers(s: Session, *, place: Any = None, limit: int = 20, radius_km: float = 50.0):
-    q = select(Offer).where(Offer.status == "active", Offer.category.is_distinct_from(4))
-    if place is not None and place.lat is not None:
-        lat0, lat1, lon0, lon1 = bbox(place.lat, place.lon, radius_km)
+def active_offers(
+    s: Session,
+    *,
+    place: Any = None,
+    tag: str | None = None,
+    department: str | None = None,
+    limit: int = 20,
+    radius_km: float = 50.0,
+) -> list[tuple[Offer, float | None]]:
+    """Active offers near a place (nearest first), optionally of one item or capability."""
+    q = select(Offer).where(
+        Offer.status == "active", Offer.category.is_distinct_from(4)
+    )  # category 4: never matched
+    if tag:
+        q = q.where(Offer.id.in_(select(OfferTag.offer_id).where(OfferTag.tag == tag)))
+    if department:
+        q = q.where(Offer.department == department)
+    near = place is not None and getattr(place, "lat", None) is not None
+    if near:
+        lat0, lat1, lon0, lon1 = bbox(place.lat, place.lon, radius_km * BOX_MARGIN)
         q = q.where(Offer.lat >= lat0, Offer.lat <= lat1, Offer.lon >= lon0, Offer.lon <= lon1)
+    else:
+        q = q.order_by(Offer.id.desc()).limit(limit)
     rows = []
-    for offer in s.exec(q.order_by(Offer.id.desc()).limit(limit * 4)):
-        km = None
-        if place is not None and place.lat is not None and offer.lat is not None:
-            km = distance_km((place.lat, place.lon), (offer.lat, offer.lon))
-            if km > radius_km:
-                continue
-        rows.append((offer, km))
+    for offer in s.exec(q):
+        km = _near(place, offer.lat, offer.lon, radius_km)
+        if km is not False:
+            rows.append((offer, km))
+    if near:
+        rows.sort(key=lambda r: (r[1], r[0].id))
+        rows = [(o, distance_km((place.lat, place.lon), (o.lat, o.lon))) for o, _ in rows[:limit]]
+        rows = [(o, km) for o, km in rows if km <= radius_km]
     return rows[:limit]
 
 
-__all__ = ["rank", "Candidate", "announce_need", "announce_offer", "open_needs", "active_offers", "need_ref"]
+# ---------------------------------------------------------------------------------------------- capacity
+
+OFFICIAL_REGIONS = (
+    "Guadeloupe",
+    "Martinique",
+    "Guyane",
+    "La Réunion",
+    "Mayotte",
+    "Île-de-France",
+    "Centre-Val de Loire",
+    "Bourgogne-Franche-Comté",
+    "Normandie",
+    "Hauts-de-France",
+    "Grand Est",
+    "Pays de la Loire",
+    "Bretagne",
+    "Nouvelle-Aquitaine",
+    "Occitanie",
+    "Auvergne-Rhône-Alpes",
+    "Provence-Alpes-Côte d'Azur",
+    "Corse",
+)
+_AREAS: tuple[dict[str, str], dict[str, str]] | None = None
+HORIZON_DAYS = 7  # committed share: open units against a week of capacity
+
+
+def _areas() -> tuple[dict[str, str], dict[str, str]]:
+    """Department code -> name, department code -> region name (from the gazetteer's areas file)."""
+    global _AREAS
+    if _AREAS is None:
+        from core.places.gazetteer import DATA_DIR
+
+        names: dict[str, str] = {}
+        regions: dict[str, str] = {}
+        with open(DATA_DIR / "areas.tsv", encoding="utf-8") as fh:
+            for line in fh.readlines()[1:]:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) < 3:
+                    continue
+                name, deps, kind = parts[0], parts[1].split(","), parts[2]
+                if kind == "dep" and len(deps) == 1:
+                    names.setdefault(deps[0], name)
+                elif kind == "reg" and name in OFFICIAL_REGIONS:
+                    for d in deps:
+                        regions[d] = name
+        _AREAS = (names, regions)
+    return _AREAS
+
+
+def department_name(code: str | None) -> str | None:
+    return _areas()[0].get(code or "")
+
+
+def region_of(code: str | None) -> str | None:
+    return _areas()[1].get(code or "")
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return " ".join(
+        "".join(c if c.isalnum() else " " for c in decomposed if not unicodedata.combining(c)).split()
+    )
+
+
+def resolve_area(text: str) -> tuple[str, str] | None:
+    """("department", code) or ("region", name) for a department code or name or a region name."""
+    names, _ = _areas()
+    token = text.strip().upper()
+    if token in names:
+        return "department", token
+    if token.isdigit() and len(token) == 1 and "0" + token in names:
+        return "department", "0" + token
+    key = _fold(text)
+    for code, name in names.items():
+        if _fold(name) == key:
+            return "department", code
+    for region in OFFICIAL_REGIONS:
+        if _fold(region) == key:
+            return "region", region
+    return None
+
+
+def capacity(s: Session, *, department: str | None = None, region: str | None = None) -> list[dict[str, Any]]:
+    """Local manufacturing capacity by department: makers, offers, machines (offers) by capability,
+    daily capacity, units committed and not delivered yet, and their share of a week of capacity."""
+    deps = None
+    if department:
+        deps = {department}
+    elif region:
+        deps = {d for d, r in _areas()[1].items() if r == region}
+    q = select(Offer.id, Offer.maker_id, Offer.department, Offer.capabilities, Offer.capacity_per_day).where(
+        Offer.status == "active"
+    )
+    if deps is not None:
+        q = q.where(Offer.department.in_(sorted(deps)))
+    rows: dict[str, dict[str, Any]] = {}
+    offer_dep: dict[int, str] = {}
+    maker_dep: dict[int, str] = {}
+    for oid, maker_id, dep, caps, cap in s.exec(q.order_by(Offer.id)):
+        dep = dep or "?"
+        row = rows.get(dep)
+        if row is None:
+            row = rows[dep] = {
+                "department": dep,
+                "name": department_name(dep),
+                "region": region_of(dep),
+                "makers": set(),
+                "offers": 0,
+                "capabilities": {},
+                "daily_capacity": 0,
+                "open_units": 0,
+            }
+        row["offers"] += 1
+        if maker_id is not None:
+            row["makers"].add(maker_id)
+            maker_dep.setdefault(maker_id, dep)
+        for c in caps or []:
+            row["capabilities"][c] = row["capabilities"].get(c, 0) + 1
+        row["daily_capacity"] += cap or 0
+        offer_dep[oid] = dep
+    open_q = (
+        select(Commitment.offer_id, Commitment.maker_id, func.sum(Commitment.quantity - Commitment.delivered))
+        .where(Commitment.status == "committed")
+        .group_by(Commitment.offer_id, Commitment.maker_id)
+    )
+    for offer_id, maker_id, units in s.exec(open_q):
+        dep = offer_dep.get(offer_id) if offer_id is not None else None
+        dep = dep or maker_dep.get(maker_id)
+        if dep in rows:
+            rows[dep]["open_units"] += int(units or 0)
+    out = []
+    for dep in sorted(rows):
+        row = rows[dep]
+        row["makers"] = len(row["makers"])
+        row["capabilities"] = dict(sorted(row["capabilities"].items(), key=lambda kv: (-kv[1], kv[0])))
+        weekly = row["daily_capacity"] * HORIZON_DAYS
+        row["committed_share"] = round(row["open_units"] / weekly, 3) if weekly else None
+        out.append(row)
+    return out
+
+
+def capacity_by_region(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Department rows summed by region."""
+    regions: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        name = row["region"] or "?"
+        reg = regions.setdefault(
+            name,
+            {
+                "region": name,
+                "departments": 0,
+                "makers": 0,
+                "offers": 0,
+                "capabilities": {},
+                "daily_capacity": 0,
+                "open_units": 0,
+            },
+        )
+        reg["departments"] += 1
+        for k in ("makers", "offers", "daily_capacity", "open_units"):
+            reg[k] += row[k]
+        for c, n in row["capabilities"].items():
+            reg["capabilities"][c] = reg["capabilities"].get(c, 0) + n
+    out = []
+    for name in sorted(regions):
+        reg = regions[name]
+        reg["capabilities"] = dict(sorted(reg["capabilities"].items(), key=lambda kv: (-kv[1], kv[0])))
+        weekly = reg["daily_capacity"] * HORIZON_DAYS
+        reg["committed_share"] = round(reg["open_units"] / weekly, 3) if weekly else None
+        out.append(reg)
+    return out
+
+
+@command("capacity", "capacite", "capacité")
+def cmd_capacity(ctx, args: str) -> None:
+    """``/capacity`` by region; ``/capacity 37`` or ``/capacity Indre-et-Loire`` one department;
+    ``/capacity Bretagne`` the departments of a region."""
+    arg = args.strip()
+    if not arg:
+        rows = capacity_by_region(capacity(ctx.s))
+        ctx.reply("capacity", "listing", scope="national", area=None, rows=rows)
+        return
+    area = resolve_area(arg)
+    if area is None:
+        raise Refused("refused/unknown_place", place=arg[:60])
+    kind, value = area
+    if kind == "department":
+        rows = capacity(ctx.s, department=value) or [
+            {
+                "department": value,
+                "name": department_name(value),
+                "region": region_of(value),
+                "makers": 0,
+                "offers": 0,
+                "capabilities": {},
+                "daily_capacity": 0,
+                "open_units": 0,
+                "committed_share": None,
+            }
+        ]
+        ctx.reply("capacity", "listing", scope="department", area=department_name(value) or value, rows=rows)
+    else:
+        ctx.reply("capacity", "listing", scope="region", area=value, rows=capacity(ctx.s, region=value))
+
+
+@command("progress", "avancement")
+def cmd_progress(ctx, args: str) -> None:
+    """``/progress N-12 [units made]``: news of a commitment (keeps it from being flagged as stale)."""
+    from core.commands import _int
+    from core.hub import parse_ref
+    from core.needs import progress
+
+    parts = args.split()
+    need_id = parse_ref(parts[0], "N") if parts else None
+    if need_id is None:
+        raise Refused("refused/usage", usage="/avancement N-12 [nombre fabriqué]")
+    progress(ctx, need_id, _int(parts[1]) if len(parts) > 1 else None)
+
+
+@command("alerts", "alertes")
+def cmd_alerts(ctx, args: str) -> None:
+    """``/alerts on|off``: whether Relais may write to you about new needs near your offers."""
+    arg = args.strip().lower()
+    if arg in ("on", "oui", "yes", "1", "activer"):
+        ctx.person.notify_needs = True
+    elif arg in ("off", "non", "no", "0", "desactiver", "désactiver"):
+        ctx.person.notify_needs = False
+    elif arg:
+        raise Refused("refused/usage", usage="/alertes on|off")
+    ctx.reply("alerts", "info", on=ctx.person.notify_needs, cap=ctx.hub.settings.maker_daily_cap)
+
+
+__all__ = [
+    "Candidate",
+    "active_offers",
+    "announce_need",
+    "announce_offer",
+    "ask_makers",
+    "capacity",
+    "capacity_by_region",
+    "date",
+    "index_offer",
+    "need_ref",
+    "open_needs",
+    "rank",
+    "rank_naive",
+    "reindex_offers",
+    "score_offer",
+]

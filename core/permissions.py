@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "briefing": frozenset({MOD, ADMIN}),
     "settings": frozenset({MOD, ADMIN}),
     "export": frozenset({MOD, CONTACT, ADMIN}),
+    "capacity": frozenset({MOD, CONTACT, ADMIN}),
     "outbox": frozenset({MOD, ADMIN}),
     "answer": frozenset({MOD, CONTACT, ADMIN}),
     "notice": frozenset({CONTACT, ADMIN}),

@@ -60,6 +60,12 @@ SAMPLE = {
           "public": True, "contact": "Dr Martin", "answered_by": "Dr Martin", "asker": "#3"},
     "tickets": [{"ref": "Q-1", "topic": "legal", "status": "open", "question": "Peut-on vendre ?", "answer": ""}],
     "waiting": [{"ref": "Q-2", "topic": "sanitary", "status": "open", "question": "Qui paie ?", "answer": ""}],
+    # matching, commitments, capacity, export
+    "made": 80, "promised": 120, "days": 4, "delivered": 0, "on": True, "cap": 5, "scope": "region",
+    "area": "Centre-Val de Loire", "what": "needs", "fmt": "csv", "count": 1, "payload": "ref,status\nN-7,open\n",
+    "rows": [{"department": "37", "name": "Indre-et-Loire", "region": "Centre-Val de Loire", "makers": 3,
+              "offers": 4, "capabilities": {"3d_printing": 3}, "daily_capacity": 120, "open_units": 200,
+              "committed_share": 0.238}],
     "data": {"platform": "telegram", "platform_id": "1001", "display_name": "Marie", "language": "fr",
              "since": date(2020, 3, 20), "roles": ["moderator"], "needs": ["N-1"], "offers": [],
              "commitments": 0, "questions": ["Q-2"]},
