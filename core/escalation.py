@@ -431,6 +431,18 @@ def propose_question(ctx, text: str, topic: str | None, place: dict[str, Any] | 
     intake.propose(ctx, data, "question")
 
 
+def edit_question(ctx, data: dict[str, Any]) -> None:
+    """"Edit" on a question proposal: how to ask it again, in other words or with another topic."""
+    ctx.reply("question_edit", "info", text=data.get("text") or "", topic=data.get("topic") or "logistics")
+
+
+def split_topic(text: str) -> tuple[str | None, str]:
+    """``juridique: may we sell...`` chooses the topic of a question; otherwise the recogniser does."""
+    head, sep, rest = text.partition(":")
+    topic = parse_topic(head) if sep and len(head) <= 20 else None
+    return (topic, rest.strip()) if topic else (None, text)
+
+
 def open_from_proposal(ctx, data: dict[str, Any]) -> Escalation:
     """A confirmed question proposal becomes a ticket (the asker agreed, or the moderator who escalated)."""
     asker = ctx.s.get(Person, data["asker_id"]) if data.get("asker_id") else None
@@ -791,13 +803,14 @@ def _ref_and_rest(args: str, usage: str) -> tuple[int, str]:
 
 @command("ask", "question", "demander", "poser")
 def cmd_ask(ctx, args: str) -> None:
-    """``/question <text>``: propose a question for the authorities (similar answers are offered first)."""
+    """``/question [topic:] <text>``: propose a question for the authorities (similar answers come first)."""
     from core import intake
 
-    if not args.strip():
-        raise Refused("refused/usage", usage="/question <texte>")
-    rec = intake.recognise(ctx, args, ctx.now)
-    propose_question(ctx, args, rec.topic, place_in(ctx, args))
+    topic, text = split_topic(args.strip())
+    if not text:
+        raise Refused("refused/usage", usage="/question [thème:] <texte>")
+    topic = topic or intake.recognise(ctx, text, ctx.now).topic
+    propose_question(ctx, text, topic, place_in(ctx, text))
 
 
 @command("answer", "reponse", "réponse", "repondre", "répondre")

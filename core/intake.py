@@ -132,6 +132,9 @@ def settle(ctx, proposal_id: int | None, decision: str) -> None:
         from core import dialogue
 
         proposal.status = "dismissed"
+        if proposal.kind == "question":
+            escalation.edit_question(ctx, proposal.data)
+            return
         dialogue.start(ctx, proposal.kind, prefill=proposal.data)
         return
     proposal.status = "confirmed"

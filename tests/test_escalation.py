@@ -446,3 +446,19 @@ def test_every_step_is_audited(hub, clock):
         entry = s.exec(select(AuditEntry).where(AuditEntry.action == "ticket.answered")).one()
         assert entry.subject == "Q-1" and entry.after["public"] is True
         assert s.exec(select(func.count()).select_from(Proposal)).one() >= 2
+
+
+def test_edit_on_a_question_explains_how_to_reword_it_or_choose_its_topic(hub):
+    boss = admin(hub)
+    hygiene = person(hub, "9003", "Dr Hygiène")
+    designate(hub, boss, hygiene, "sanitary")
+    marie = caregiver(hub)
+    outs = marie.say(Q_SELL_FR)
+    edit = one(marie.press(one(outs, "proposal").buttons[1].action), "info")
+    assert edit.template == "question_edit" and "/question juridique:" in edit.text
+    with hub.db.session() as s:
+        assert s.exec(select(Proposal)).one().status == "dismissed"
+    chosen = marie.say("/question sanitaire: Peut-on vendre des visières désinfectées ?")
+    assert "sanitaire" in one(chosen, "proposal").text
+    ticket_to(marie.confirm(chosen), hygiene)
+    assert ticket(hub).topic == "sanitary" and ticket(hub).text == "Peut-on vendre des visières désinfectées ?"
