@@ -462,7 +462,6 @@ def test_api_urls_accept_a_server_root_or_its_bot_path():
     assert api_urls("http://h:1/bot/") == ("http://h:1/bot", "http://h:1/file/bot")
 
 
-@pytest.mark.xfail(strict=True, reason="core: BlockedChat is never cleared, even when the person writes again")
 async def test_person_who_unblocks_the_bot_gets_answers_again(bot, tg, hub):
     paul = Speaker(tg, hub, PAUL)
     tg.block_chat(PAUL)
