@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.models import Capability, Item, RiskCategory
@@ -35,28 +36,37 @@ def default_catalog() -> dict[str, Any]:
 
 
 def seed(session: Session) -> int:
-    """Insert the default catalogue rows that are missing; never overwrite what the authority changed."""
+    """Insert the default catalogue rows that are missing; never overwrite what the authority changed.
+    Idempotent, and safe when several processes start at once: a row another process inserted first is
+    skipped."""
     data = default_catalog()
     added = 0
     for cat in data["risk_categories"]:
         if session.get(RiskCategory, cat["id"]) is None:
-            session.add(RiskCategory(id=cat["id"], name_fr=cat["name"]["fr"], name_en=cat["name"]["en"]))
-            added += 1
-    session.flush()
+            added += _insert(session, RiskCategory(id=cat["id"], name_fr=cat["name"]["fr"],
+                                                   name_en=cat["name"]["en"]))
     for entry in data["items"]:
         if session.get(Item, entry["id"]) is None:
-            session.add(Item(
+            added += _insert(session, Item(
                 id=entry["id"], name_fr=entry["name"]["fr"], name_en=entry["name"]["en"],
                 synonyms=entry.get("synonyms", {}), category=entry.get("category"),
                 made_with=entry.get("made_with") or MADE_WITH.get(entry["id"], []),
             ))
-            added += 1
     for entry in data["capabilities"]:
         if session.get(Capability, entry["id"]) is None:
-            session.add(Capability(id=entry["id"], name_fr=entry["name"]["fr"], name_en=entry["name"]["en"],
-                                   synonyms=entry.get("synonyms", {})))
-            added += 1
+            added += _insert(session, Capability(id=entry["id"], name_fr=entry["name"]["fr"],
+                                                 name_en=entry["name"]["en"], synonyms=entry.get("synonyms", {})))
     return added
+
+
+def _insert(session: Session, row: Any) -> int:
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return 0
+    return 1
 
 
 def load_names(session: Session) -> dict[str, Any]:

@@ -11,8 +11,19 @@ from sqlmodel import func, select
 
 from core import catalog, guidance, permissions
 from core.messages import Identity
-from core.models import (AuditEntry, Community, DesignatedContact, Design, FlaggedClaim, Item, Need,
-                         OutboxMessage, Person, RiskCategory, Role)
+from core.models import (
+    AuditEntry,
+    Community,
+    Design,
+    DesignatedContact,
+    FlaggedClaim,
+    Item,
+    Need,
+    OutboxMessage,
+    Person,
+    RiskCategory,
+    Role,
+)
 from tests.helpers import Speaker, caregiver, kinds, maker, one
 
 RC3 = "https://www.printables.com/model/25857-prusa-face-shield-rc3"
@@ -77,6 +88,10 @@ def test_default_catalogue_follows_the_taxonomy_and_seeding_keeps_authority_chan
     with hub.db.session() as s:
         assert s.get(Item, "face_shield").category == 3, "the authority's change survives the seed"
         assert catalog.seed(s) == 0, "seeding twice adds nothing"
+        s.delete(s.get(Item, "door_opener"))
+    with hub.db.session() as s:
+        assert catalog.seed(s) == 1, "a missing default row comes back"
+        assert s.get(Item, "door_opener").category == 1
 
 
 # ------------------------------------------------------------------------------------------ guidance texts
@@ -199,7 +214,7 @@ def test_category_4_is_recorded_never_matched_posted_or_briefed(hub, clock):
 
 
 def test_category_4_guidance_reaches_its_author_even_when_the_group_just_saw_it(hub):
-    group = dict(chat="-100777", community="-100777")
+    group = {"chat": "-100777", "community": "-100777"}
     marie = Speaker(hub, Identity("telegram", "1001", "Marie", "fr"), **group)
     paul = Speaker(hub, Identity("telegram", "1002", "Paul", "fr"), **group)
     said = marie.say("il nous faudrait 2 respirateurs pour le CHU de Tours")
