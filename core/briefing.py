@@ -73,6 +73,7 @@ def compose(s: Session, community: Community, now: datetime, since: datetime | N
         Need.status.in_((NeedStatus.DELIVERED, NeedStatus.CLOSED)), Need.updated_at >= since)).one()
     open_q = list(s.exec(select(Escalation).where(Escalation.status == "open").order_by(Escalation.id).limit(10)))
     answered = list(s.exec(select(Escalation).where(Escalation.status == "answered",
+                                                    Escalation.public == True,  # noqa: E712
                                                     Escalation.answered_at >= since).limit(10)))
     changes = list(s.exec(select(AuditEntry).where(AuditEntry.at >= since,
                                                    AuditEntry.action.in_(("item.classified", "guidance.edited",

@@ -99,6 +99,7 @@ def inbound_of(update: Update, bot: User) -> Inbound | None:
         community_name=None if private else chat.title,
         addressed=addressed,
         reply_to=None if private else str(message.message_id),
+        in_reply_to=str(message.reply_to_message.message_id) if message.reply_to_message else None,
         location=location,
     )
 
