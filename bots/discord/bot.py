@@ -13,6 +13,7 @@ from typing import Any
 import discord
 from discord import app_commands
 from discord.ext import commands
+from sqlalchemy.exc import IntegrityError
 
 from bots.discord.render import NO_MENTIONS
 from bots.discord.sender import DiscordSender, message_parts
@@ -144,8 +145,15 @@ class RelaisMixin:
         return language_of(interaction.locale, default="fr")
 
     async def core(self, call: Callable[..., list[Outbound]], *args: Any, **kwargs: Any) -> list[Outbound]:
-        """Run a (synchronous, database-bound) core call off the event loop."""
-        return await asyncio.to_thread(call, *args, **kwargs)
+        """Run a (synchronous, database-bound) core call off the event loop.
+
+        Two first events of one server or person at once can both try to create its row; the loser's
+        whole transaction is rolled back (its event included), so running it again is safe."""
+        try:
+            return await asyncio.to_thread(call, *args, **kwargs)
+        except IntegrityError:
+            log.info("concurrent first contact; running %s again", getattr(call, "__name__", call))
+            return await asyncio.to_thread(call, *args, **kwargs)
 
     # ------------------------------------------------------------------ interactions
 
