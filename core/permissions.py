@@ -38,7 +38,9 @@ def roles_of(session: Session, person: Person, community: Community | None) -> s
     for grant in session.exec(select(RoleGrant).where(RoleGrant.person_id == person.id)):
         if grant.role in (ADMIN, CONTACT) or grant.community_id is None:
             roles.add(grant.role)
-        elif community is not None and grant.community_id == community.id:
+        elif community is None or grant.community_id == community.id:
+            # In a private chat a community's moderator keeps the role: what can be done there
+            # (the catalogue, designs, contacts) is not tied to one community.
             roles.add(grant.role)
     if session.exec(select(DesignatedContact.id).where(DesignatedContact.person_id == person.id)).first():
         roles.add(CONTACT)
