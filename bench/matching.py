@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import random
 import signal
 import statistics
@@ -87,7 +88,8 @@ def communes() -> list[tuple[float, float, str, str, int]]:
             if row[col["kind"]] != "C" or row[col["dep"]].startswith("97"):
                 continue
             pop = int(row[col["pop"]] or 0)
-            if pop > 0:
+            lat, lon = float(row[col["lat"]] or "nan"), float(row[col["lon"]] or "nan")
+            if pop > 0 and math.isfinite(lat) and math.isfinite(lon):
                 out.append(
                     (float(row[col["lat"]]), float(row[col["lon"]]), row[col["dep"]], row[col["name"]], pop)
                 )

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, not_, or_
+from sqlalchemy import Float, Integer, and_, bindparam, case, cast, delete, literal, not_, or_
 from sqlmodel import Session, func, select
 
 from core.commands import command
@@ -469,16 +469,20 @@ def _box(prefix: str):
 # What the database can bound before Python sees a row: fit (for a need of one line, each tag row
 # carries the offer's best fit) and capacity, plus the offer's age. Rows that cannot reach the current
 # tenth score are left in the database.
-_FIT_SQL = case((OfferTag.tag.in_(bindparam("full_fit", expanding=True)), 1.0), else_=bindparam("part_fit"))
+_FIT_SQL = case(
+    (OfferTag.tag.in_(bindparam("full_fit", expanding=True)), literal(1.0, Float)),
+    else_=bindparam("part_fit", type_=Float),
+)
+_CAPACITY_PER_UNIT = cast(Offer.capacity_per_day, Float) * bindparam("days_over_remaining", type_=Float)
 _CAPACITY_SQL = case(
-    (Offer.capacity_per_day.is_(None), bindparam("cap_null")),
-    (bindparam("has_remaining") == 0, 0.8),
-    (Offer.capacity_per_day * bindparam("days_over_remaining") >= 1.0, 1.0),
-    else_=Offer.capacity_per_day * bindparam("days_over_remaining"),
+    (Offer.capacity_per_day.is_(None), bindparam("cap_null", type_=Float)),
+    (bindparam("has_remaining", type_=Integer) == 0, literal(0.8, Float)),
+    (_CAPACITY_PER_UNIT >= 1.0, literal(1.0, Float)),
+    else_=_CAPACITY_PER_UNIT,
 )
 _STATIC_SQL = W_FIT * _FIT_SQL + W_CAPACITY * _CAPACITY_SQL
 _PROMISING = (
-    _STATIC_SQL >= bindparam("static_min"),
+    _STATIC_SQL >= bindparam("static_min", type_=Float),
     or_(Offer.updated_at.is_(None), Offer.updated_at >= bindparam("updated_min")),
 )
 # Built once: the ring queries run thousands of times a minute at national scale.
@@ -670,7 +674,7 @@ def rank_naive(
                     continue
                 km = None
             else:
-                if row.lat is None:
+                if row.lat is None or not (math.isfinite(row.lat) and math.isfinite(row.lon)):
                     continue
                 km = distance_km((profile.lat, profile.lon), (row.lat, row.lon))
                 if km > radius:
