@@ -128,3 +128,9 @@ def test_split_parts_fit_and_lose_nothing(text: str, limit: int) -> None:
 @given(st.text(min_size=2001, max_size=6000))
 def test_long_text_fits_discord_limit(text: str) -> None:
     assert all(len(p) <= 2000 for p in split_message(render(text)))
+
+
+def test_user_text_cannot_make_a_masked_link() -> None:
+    assert render("[cliquez ici](https://evil.example)") == "\\[cliquez ici\\](https://evil.example)"
+    assert render("[**gras**](0)") == "\\[\\*\\*gras\\*\\*\\](0)"
+    assert render("http://**gras**") == "http://\\*\\*gras\\*\\*"

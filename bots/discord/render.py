@@ -28,8 +28,32 @@ def _neutralise_mentions(text: str) -> str:
     return _ENTITY_MENTION.sub(f"<{_ZWSP}\\1\\2>", text)
 
 
+# A bare link (left as is so it stays clickable): a scheme, a host name, then an optional path.
+_URL = re.compile(r"<[^: >]+:/[^ >]+>|(?:https?|steam)://[A-Za-z0-9][A-Za-z0-9.-]*(?::\d+)?"
+                  r"(?:[/?#][^\s<]*[^<.,:;\"'\]\s])?")
+_INLINE_MARKUP = re.compile(r"([*_~|`\[\]])")
+
+
+def _escape_plain(text: str) -> str:
+    text = text.replace("\\", "\\\\")
+    text = _INLINE_MARKUP.sub(r"\\\1", text)
+    return re.sub(r"^(\s*)(>|#|-)", r"\1\\\2", text, flags=re.MULTILINE)
+
+
+def _escape_markdown(text: str) -> str:
+    """Escape every markdown character outside bare links; brackets too, so user text can never
+    make a masked link (``[text](url)``) or hide markup inside one."""
+    out, pos = [], 0
+    for link in _URL.finditer(text):
+        out.append(_escape_plain(text[pos:link.start()]))
+        out.append(link.group(0))
+        pos = link.end()
+    out.append(_escape_plain(text[pos:]))
+    return "".join(out)
+
+
 def _escape(text: str) -> str:
-    return _neutralise_mentions(discord.utils.escape_markdown(text, ignore_links=True))
+    return _neutralise_mentions(_escape_markdown(text))
 
 
 def render(text: str, title: str | None = None) -> str:
