@@ -50,9 +50,10 @@ class Moderation(commands.Cog):
     @app_commands.rename(action=L("opt.action.name"), url=L("opt.url.name"), item=L("opt.item.name"))
     @app_commands.describe(action=L("opt.action.description"), url=L("opt.url.description"),
                            item=L("opt.item.description"))
-    @app_commands.choices(action=_choices("check", "validate", "withdraw"))
-    async def design(self, interaction: discord.Interaction, action: app_commands.Choice[str], url: str,
-                     item: Optional[str] = None) -> None:
+    @app_commands.choices(action=_choices("list", "add", "validate", "withdraw"))
+    async def design(self, interaction: discord.Interaction, action: app_commands.Choice[str],
+                     url: Optional[str] = None, item: Optional[str] = None) -> None:
+        """``/design list [item]``, ``add <url> <item>``, ``validate <url>``, ``withdraw <url>``."""
         await self._run(interaction, "design", action.value, url, item)
 
     @_privileged
@@ -122,12 +123,12 @@ class Moderation(commands.Cog):
 
     @_privileged
     @app_commands.command(name=L("export.name"), description=L("export.description"))
-    @app_commands.rename(what=L("opt.what.name"))
-    @app_commands.describe(what=L("opt.what.description"))
-    @app_commands.choices(what=_choices("needs", "offers", "commitments"))
-    async def export(self, interaction: discord.Interaction,
-                     what: Optional[app_commands.Choice[str]] = None) -> None:
-        await self._run(interaction, "export", _choice(what))
+    @app_commands.rename(what=L("opt.what.name"), format=L("opt.format.name"))
+    @app_commands.describe(what=L("opt.what.description"), format=L("opt.format.description"))
+    @app_commands.choices(what=_choices("needs", "offers", "capacity"), format=_choices("csv", "geojson"))
+    async def export(self, interaction: discord.Interaction, what: app_commands.Choice[str],
+                     format: Optional[app_commands.Choice[str]] = None) -> None:
+        await self._run(interaction, "export", what.value, _choice(format))
 
     @classify.autocomplete("item")
     @design.autocomplete("item")
