@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -34,7 +35,12 @@ sys.path.insert(0, str(ROOT))
 from core.db import Database, upgrade  # noqa: E402
 from core.delivery import DeliveryWorker  # noqa: E402
 from core.models import OutboxMessage  # noqa: E402
-from core.ratelimit import DISCORD, TELEGRAM, theoretical_seconds  # noqa: E402
+from core.ratelimit import DISCORD, TELEGRAM, Sliding, theoretical_seconds  # noqa: E402
+
+# The platforms' own limits, which "allowed rate" is measured against (the worker's Discord default
+# keeps 2 requests/s of the global 50 for the bot's other requests).
+TELEGRAM_LIMITS = TELEGRAM
+DISCORD_LIMITS = dataclasses.replace(DISCORD, overall=Sliding(50, 1.0))
 
 
 def make_database(kind: str, tmp: Path, name: str):
@@ -114,7 +120,7 @@ async def bench_telegram(kind: str, quick: bool, tmp: Path) -> dict:
         lost, duplicated = count_delivered([m.plain_text for m in sent], ids)
         times = sorted(m.timestamp for m in sent)
         counts = Counter(chat for chat, _, _ in plan)
-        best = theoretical_seconds(counts, TELEGRAM, {c: not c.startswith("-") for c in counts})
+        best = theoretical_seconds(counts, TELEGRAM_LIMITS, {c: not c.startswith("-") for c in counts})
         took = times[-1] - times[0]
         result = {
             "messages": len(ids), "private_chats": len({c for c in counts if not c.startswith("-")}),
@@ -164,7 +170,7 @@ class _Thread:
 
 
 def discord_plan(quick: bool, channel_ids: list[int]) -> list[tuple[str, bool, int]]:
-    total = 400 if quick else 2000
+    total = 200 if quick else 2000
     return [(str(channel_ids[i % len(channel_ids)]), False, 2) for i in range(total)]
 
 
@@ -188,7 +194,9 @@ async def bench_discord(kind: str, quick: bool, tmp: Path) -> dict:
             plan = discord_plan(quick, channel_ids)
             ids = enqueue(db, "discord", plan)
             async with DpySender(api.token) as sender:
-                worker = DeliveryWorker(db, sender, poll_seconds=0.2, batch=100, concurrency=8)
+                # discord.py sleeps inside a request whose answer says the bucket is empty, until the
+                # bucket resets (about 5 s), so each channel may hold a request slot that long.
+                worker = DeliveryWorker(db, sender, poll_seconds=0.2, batch=100, concurrency=channels + 8)
                 started = time.monotonic()
                 await drive(worker, lambda: len(api.sent) >= len(ids))
                 await asyncio.sleep(0.3)
@@ -199,7 +207,7 @@ async def bench_discord(kind: str, quick: bool, tmp: Path) -> dict:
 
             times = sorted(datetime.fromisoformat(m.timestamp).timestamp() for m in sent)
             counts = Counter(chat for chat, _, _ in plan)
-            best = theoretical_seconds(counts, DISCORD)
+            best = theoretical_seconds(counts, DISCORD_LIMITS)
             took = times[-1] - times[0]
             result = {
                 "messages": len(ids), "channels": channels, "best_seconds": round(best, 2),

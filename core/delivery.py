@@ -73,8 +73,24 @@ def _due(platform: str, now: datetime, stale: datetime):
             OutboxMessage.next_attempt_at <= now)
 
 
+def _candidates(platform: str, now: datetime, stale: datetime, limit: int,
+                exclude_chats: frozenset[str] | set[str], per_chat: int | None):
+    """Conditions on the next due messages: at most ``per_chat`` per chat, none for ``exclude_chats``
+    (chats whose window is full: their messages wait in the table, not in a worker)."""
+    cond = list(_due(platform, now, stale))
+    if exclude_chats:
+        cond.append(OutboxMessage.chat.not_in(sorted(exclude_chats)))
+    if not per_chat:
+        return cond
+    rank = func.row_number().over(partition_by=OutboxMessage.chat,
+                                  order_by=(OutboxMessage.priority, OutboxMessage.id)).label("rank")
+    ranked = select(OutboxMessage.id, rank).where(*cond).subquery()
+    return [*cond, OutboxMessage.id.in_(select(ranked.c.id).where(ranked.c.rank <= per_chat))]
+
+
 def claim(db: Database, platform: str, now: datetime, *, limit: int = 50, worker: str | None = None,
-          policy: RetryPolicy | None = None) -> list[OutboxMessage]:
+          policy: RetryPolicy | None = None, exclude_chats: frozenset[str] | set[str] = frozenset(),
+          per_chat: int | None = None) -> list[OutboxMessage]:
     """Claim due messages for one platform, replies to a person's own action first.
 
     On PostgreSQL rows are locked with ``FOR UPDATE SKIP LOCKED`` so several workers never claim the
@@ -83,19 +99,19 @@ def claim(db: Database, platform: str, now: datetime, *, limit: int = 50, worker
     policy = policy or RetryPolicy()
     worker = worker or worker_id()
     stale = now - timedelta(seconds=policy.claim_timeout_seconds)
+    cond = _candidates(platform, now, stale, limit, exclude_chats, per_chat)
+    order = (OutboxMessage.priority, OutboxMessage.id)
     with db.session() as s:
-        q = (select(OutboxMessage.id).where(*_due(platform, now, stale))
-             .order_by(OutboxMessage.priority, OutboxMessage.id).limit(limit))
-        if db.is_postgres:
-            rows = list(s.exec(select(OutboxMessage).where(*_due(platform, now, stale))
-                               .order_by(OutboxMessage.priority, OutboxMessage.id).limit(limit)
+        if db.is_postgres:  # LIMIT applies after skipping rows other workers hold
+            rows = list(s.exec(select(OutboxMessage).where(*cond).order_by(*order).limit(limit)
                                .with_for_update(skip_locked=True)))
             for row in rows:
                 row.status, row.claimed_at, row.claimed_by = "sending", now, worker
             s.flush()
         else:
             token = f"{worker}/{uuid.uuid4().hex[:8]}"[:64]
-            s.exec(update(OutboxMessage).where(OutboxMessage.id.in_(q.scalar_subquery()))
+            ids = select(OutboxMessage.id).where(*cond).order_by(*order).limit(limit)
+            s.exec(update(OutboxMessage).where(OutboxMessage.id.in_(ids.scalar_subquery()))
                    .values(status="sending", claimed_at=now, claimed_by=token)
                    .execution_options(synchronize_session=False))
             rows = list(s.exec(select(OutboxMessage).where(OutboxMessage.claimed_by == token,
@@ -253,7 +269,7 @@ class DeliveryWorker:
     def __init__(self, db: Database, sender: Sender, *, clock: Clock | None = None,
                  policy: RetryPolicy | None = None, poll_seconds: float = 0.5, batch: int = 50,
                  limits: RateLimits | None | Any = _DEFAULT_LIMITS, concurrency: int = 4,
-                 name: str | None = None, hold_seconds: float = 2.0,
+                 name: str | None = None, hold_seconds: float = 2.0, per_chat: int | None = 5,
                  monotonic: Callable[[], float] = time.monotonic):
         self.db = db
         self.sender = sender
@@ -265,6 +281,7 @@ class DeliveryWorker:
         self.pacer = Pacer(self.limits, monotonic)
         self.concurrency = max(1, concurrency)
         self.hold_seconds = hold_seconds
+        self.per_chat = per_chat
         self.name = name
         self.worker = (name or worker_id())[:64]
         self._wake = asyncio.Event()
@@ -287,31 +304,51 @@ class DeliveryWorker:
 
     # ------------------------------------------------------------------ claiming
 
+    def _full_chats(self) -> set[str]:
+        """Chats that cannot take one more message within ``hold_seconds`` (queued ones counted)."""
+        queued: dict[str, int] = {}
+        for m in self._queue:
+            queued[m.chat] = queued.get(m.chat, 0) + 1
+        full = set(self._busy_chats) if self.per_chat == 1 else set()
+        for chat, direct in self.pacer.known_chats():
+            if self.pacer.wait((("chat", chat),), direct=direct, ahead=queued.get(chat, 0)) > self.hold_seconds:
+                full.add(chat)
+                if len(full) >= 1000:
+                    break
+        return full
+
     def _chat_keys(self, row: OutboxMessage):
         return tuple(k for k in self.pacer.keys(row.chat, row.direct) if k != ("overall",))
 
     async def _refill(self, limit: int) -> int:
-        """Claim up to ``limit`` due messages; give back those whose chat cannot take them soon."""
+        """Claim up to ``limit`` due messages, none for chats whose window is full; give back any
+        whose chat still cannot take them soon (a pause the platform imposed)."""
         now = self.clock.now()
         self._last_claim = time.monotonic()
+        full = self._full_chats()
         rows = await asyncio.to_thread(claim, self.db, self.sender.platform, now, limit=limit,
-                                       worker=self.worker, policy=self.policy)
+                                       worker=self.worker, policy=self.policy, exclude_chats=full,
+                                       per_chat=self.per_chat)
         self._more = len(rows) >= limit
         if not rows:
             return 0
-        ahead: dict[str, int] = {}
+        queued: dict[str, list[tuple[int, int]]] = {}
         for m in self._queue:
-            ahead[m.chat] = ahead.get(m.chat, 0) + 1
+            queued.setdefault(m.chat, []).append((m.priority, m.id))
         later: dict[int, datetime] = {}
-        for row in rows:
+        for row in rows:  # in (priority, id) order
             keys = self._chat_keys(row)
-            n = ahead.get(row.chat, 0)
-            wait = self.pacer.wait(keys, direct=row.direct, ahead=n) if keys else 0.0
-            if wait > self.hold_seconds:
-                later[row.id] = now + timedelta(seconds=wait)
+            before = queued.setdefault(row.chat, [])
+            if keys:  # messages to the same chat that will go before this one
+                n = sum(1 for k in before if k < (row.priority, row.id))
+                wait = self.pacer.wait(keys, direct=row.direct, ahead=n)
+            else:
+                wait = 0.0
+            if wait > self.hold_seconds:  # back a little early, to be sent right on time from here
+                later[row.id] = now + timedelta(seconds=wait - self.hold_seconds / 2)
             else:
                 self._queue.append(row)
-            ahead[row.chat] = n + 1
+                before.append((row.priority, row.id))
         if later:
             await self._db_write(release, self.db, list(later), at=later)
         self._queue.sort(key=lambda m: (m.priority, m.id))
@@ -328,8 +365,7 @@ class DeliveryWorker:
         overall = self.limits is not None and self.limits.overall is not None
         started: list[OutboxMessage] = []
         for row in self._queue:
-            if len(self._in_flight) >= self.concurrency:
-                soonest = 0.0 if soonest is None else soonest
+            if len(self._in_flight) >= self.concurrency:  # a finishing send wakes the loop
                 break
             if row.chat in self._busy_chats:
                 continue
@@ -484,3 +520,4 @@ class DeliveryWorker:
             except Exception:
                 log.warning("could not release %d claimed message(s); they will be retaken when stale",
                             len(ids), exc_info=True)
+

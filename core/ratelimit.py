@@ -1,13 +1,15 @@
 """Pacing of outbound messages so a platform never has to answer "too many requests".
 
-Two shapes of limit, per key (``("overall",)`` for the whole bot, ``("chat", chat)`` for one
-conversation): a token ``Bucket`` (``rate`` per second, bursts of ``burst``: Telegram's limits) and a
-sliding ``Window`` (at most ``limit`` sends in any ``period`` seconds), which never overdraws a fixed
-window of the same size opened by the first request (Discord's route buckets).
+Three shapes of limit, per key (``("overall",)`` for the whole bot, ``("chat", chat)`` for one
+conversation), as the platforms count them: a token ``Bucket`` (``rate`` per second, bursts of
+``burst``: Telegram), a fixed ``Window`` opened by the first request (``limit`` per ``period``:
+Discord's per-channel route buckets) and a ``Sliding`` window (at most ``limit`` in any ``period``:
+Discord's global limit).
 
 ``slack`` (seconds) absorbs network jitter: a request sent later may reach the platform earlier than
-the one before it. Windows get ``slack`` added to their period; buckets keep ``rate * slack`` tokens
-in reserve, so the long-run rate stays the platform's own.
+the one before it. Windows get ``slack`` added to their period (and keep sends out of a fixed
+window's last ``slack``); buckets keep ``rate * slack`` tokens in reserve, so the long-run rate
+stays the platform's own.
 """
 
 from __future__ import annotations
@@ -46,7 +48,23 @@ class Bucket:
     burst: int
 
 
-Limit = Window | Bucket
+@dataclass(frozen=True)
+class Sliding:
+    """At most ``limit`` sends in any ``period`` seconds, however they fall (Discord's global limit)."""
+
+    limit: int
+    period: float
+
+    @property
+    def rate(self) -> float:
+        return self.limit / self.period
+
+    @property
+    def burst(self) -> int:
+        return self.limit
+
+
+Limit = Window | Bucket | Sliding
 
 
 def _telegram_kind(chat: str, direct: bool) -> str:
@@ -79,10 +97,11 @@ TELEGRAM = RateLimits(
     kind_of=_telegram_kind,
 )
 
-# Discord: 50 requests/s per bot; message buckets of about 5 per 5 s per channel (DMs included).
+# Discord: 50 requests/s per bot, of which messages may use 48 (the bot makes other requests too:
+# logging in, opening DM channels, syncing commands); message buckets of 5 per 5 s per channel.
 DISCORD = RateLimits(
     platform="discord",
-    overall=Window(50, 1.0),
+    overall=Sliding(48, 1.0),
     per_chat={"channel": Window(5, 5.0), "private": Window(5, 5.0)},
     kind_of=_discord_kind,
 )
@@ -95,17 +114,55 @@ def limits_for(platform: str) -> RateLimits | None:
 
 
 class _Slots:
-    """Send times within the last period of one key, plus a pause imposed by the platform."""
+    """A fixed window opened by the first send (as the platform counts), plus a pause it imposed.
+
+    Sends are kept out of the window's last ``slack`` seconds and the next window opens ``slack``
+    after this one ends, so transit jitter cannot move a send into a window the platform counts
+    differently."""
+
+    __slots__ = ("window", "start", "count", "blocked_until")
+
+    def __init__(self, window: Window):
+        self.window = window
+        self.start: float | None = None
+        self.count = 0
+        self.blocked_until = 0.0
+
+    def _current(self, now: float, slack: float) -> tuple[float, int]:
+        if self.start is None or now >= self.start + self.window.period + slack:
+            return now, 0
+        return self.start, self.count
+
+    def wait(self, now: float, slack: float, ahead: int = 0) -> float:
+        """Seconds until one more send is allowed, with ``ahead`` sends queued before it."""
+        start, count = self._current(now, slack)
+        step = self.window.period + slack
+        windows, _ = divmod(count + ahead, self.window.limit)
+        if windows == 0 and (count == 0 or now < start + self.window.period - slack):
+            wait = 0.0
+        else:
+            wait = start + max(windows, 1) * step - now
+        return max(wait, self.blocked_until - now, 0.0)
+
+    def take(self, now: float, slack: float = 0.0) -> None:
+        start, count = self._current(now, slack)
+        self.start, self.count = start, count + 1
+
+    def idle_since(self, now: float) -> bool:
+        return self.start is None or now > self.start + 2 * self.window.period
+
+
+class _Recent:
+    """Send times within the last period of one key (a sliding window), plus a pause imposed."""
 
     __slots__ = ("window", "times", "blocked_until")
 
-    def __init__(self, window: Window):
+    def __init__(self, window: Sliding):
         self.window = window
         self.times: deque[float] = deque()
         self.blocked_until = 0.0
 
     def wait(self, now: float, slack: float, ahead: int = 0) -> float:
-        """Seconds until one more send is allowed, with ``ahead`` sends queued before it."""
         horizon = self.window.period + slack
         while self.times and self.times[0] <= now - horizon:
             self.times.popleft()
@@ -120,7 +177,7 @@ class _Slots:
                 wait = max(wait, last + horizon - now + (index - len(self.times) + 1) / self.window.rate)
         return wait
 
-    def take(self, now: float) -> None:
+    def take(self, now: float, slack: float = 0.0) -> None:
         self.times.append(now)
 
     def idle_since(self, now: float) -> bool:
@@ -152,7 +209,7 @@ class _Tokens:
             wait = max(wait, (need - self.level) / self.bucket.rate)
         return wait
 
-    def take(self, now: float) -> None:
+    def take(self, now: float, slack: float = 0.0) -> None:
         self._refill(now)
         self.level -= 1
 
@@ -167,8 +224,9 @@ class Pacer:
     def __init__(self, limits: RateLimits | None, clock: Callable[[], float] = time.monotonic):
         self.limits = limits
         self.clock = clock
-        self._slots: dict[Key, _Slots] = {}
+        self._slots: dict[Key, _Slots | _Recent | _Tokens] = {}
         self._windows: dict[Key, Limit] = {}  # learnt per-chat limits that override the defaults
+        self._direct: dict[Key, bool] = {}
         self._swept = clock()
 
     def keys(self, chat: str, direct: bool = False) -> tuple[Key, ...]:
@@ -181,7 +239,11 @@ class Pacer:
             keys.append(("chat", chat))
         return tuple(keys)
 
-    def _slots_for(self, key: Key, direct: bool = False) -> _Slots | _Tokens:
+    def known_chats(self) -> list[tuple[str, bool]]:
+        """Chats with recent sends (and whether they are direct), for finding the full ones."""
+        return [(key[1], direct) for key, direct in self._direct.items() if key in self._slots]
+
+    def _slots_for(self, key: Key, direct: bool = False) -> _Slots | _Recent | _Tokens:
         slots = self._slots.get(key)
         if slots is None:
             assert self.limits is not None
@@ -189,8 +251,15 @@ class Pacer:
                 limit = self.limits.overall
             else:
                 limit = self._windows.get(key) or self.limits.chat_window(key[1], direct)
-            slots = _Slots(limit) if isinstance(limit, Window) else _Tokens(limit, self.clock())
+            if isinstance(limit, Window):
+                slots = _Slots(limit)
+            elif isinstance(limit, Sliding):
+                slots = _Recent(limit)
+            else:
+                slots = _Tokens(limit, self.clock())
             self._slots[key] = slots
+            if key != OVERALL:
+                self._direct[key] = direct
         return slots
 
     def wait(self, keys: tuple[Key, ...], *, direct: bool = False, ahead: int = 0,
@@ -206,7 +275,7 @@ class Pacer:
         """Record a send on ``keys`` (call it when the request leaves)."""
         now = self.clock() if now is None else now
         for key in keys:
-            self._slots_for(key, direct).take(now)
+            self._slots_for(key, direct).take(now, self.limits.slack if self.limits else 0.0)
         if now - self._swept > 60:
             self._sweep(now)
 
@@ -228,6 +297,15 @@ class Pacer:
             period = default.burst / default.rate if default else max(reset_after or 1.0, 1.0)
             self._windows[key] = Window(limit, period)
             self._slots.pop(key, None)
+        slots = self._slots.get(key)
+        if isinstance(slots, _Slots) and remaining is not None and reset_after is not None:
+            # The platform's window ends in reset_after: align ours with it (it opened when the
+            # platform saw the first request, which may be later than we sent it).
+            now = self.clock()
+            start = now + reset_after - slots.window.period
+            if slots.start is None or start > slots.start:
+                slots.start = start
+            slots.count = max(slots.count, slots.window.limit - remaining)
         if remaining == 0 and reset_after:
             self.block(key, reset_after + (self.limits.slack if self.limits else 0.0), direct=direct)
 
@@ -236,6 +314,7 @@ class Pacer:
         for key in [k for k, s in self._slots.items()
                     if k != OVERALL and s.blocked_until < now and s.idle_since(now)]:
             del self._slots[key]
+            self._direct.pop(key, None)
 
 
 def theoretical_seconds(counts: dict[str, int], limits: RateLimits, kinds: dict[str, bool] | None = None) -> float:
