@@ -251,10 +251,11 @@ class Hub:
         name = clean(who.display_name)[:100] or "?"
         if person is None:
             lang = who.language if who.language in ("fr", "en") else self.settings.default_language
-            person = Person(platform=who.platform, platform_id=who.platform_id, display_name=name,
-                            language=lang, created_at=now, last_seen_at=now)
-            s.add(person)
-            s.flush()
+            person = self._insert_once(s, Person(platform=who.platform, platform_id=who.platform_id,
+                                                 display_name=name, language=lang, created_at=now,
+                                                 last_seen_at=now),
+                                       select(Person).where(Person.platform == who.platform,
+                                                            Person.platform_id == who.platform_id))
         else:
             if person.display_name != name:
                 person.display_name = name
@@ -270,9 +271,28 @@ class Hub:
                                   timezone=self.settings.default_timezone,
                                   briefing_time=self.settings.briefing_time,
                                   radius_km=self.settings.match_radius_km, created_at=self.clock.now())
-            s.add(community)
-            s.flush()
+            community = self._insert_once(s, community, select(Community).where(
+                Community.platform == platform, Community.platform_id == platform_id))
         return community
+
+    @staticmethod
+    def _insert_once(s: Session, row, again):
+        """Insert a row another process may be inserting at the same moment; on a collision, take theirs."""
+        try:
+            with s.begin_nested():
+                s.add(row)
+                s.flush()
+            return row
+        except IntegrityError:
+            return s.exec(again).one()
+
+    def grant_role(self, who: Identity, role: str, *, community: str | None = None,
+                   community_name: str | None = None) -> None:
+        """Give a person a role, e.g. a Discord member whom the server trusts to moderate."""
+        with self.db.session() as s:
+            person = self._person(s, who, self.clock.now())
+            place = self._community(s, who.platform, community, community_name) if community else None
+            permissions.grant(s, person, role, place)
 
     # ------------------------------------------------------------------ messages
 
