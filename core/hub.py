@@ -168,16 +168,23 @@ class Hub:
                         language=language, template=template, context=context, buttons=buttons,
                         direct=direct, reply_to=reply_to, priority=priority, label=label)
 
-    def _persist(self, s: Session, outs: list[Outbound]) -> None:
-        """Every outbound message goes into the outbox in the same transaction as what caused it."""
+    def _persist(self, s: Session, outs: list[Outbound], claim: tuple[str, str] | None = None) -> None:
+        """Every outbound message goes into the outbox in the same transaction as what caused it.
+
+        ``claim`` = (chat, worker): replies in that chat are stored already claimed by that worker, for
+        a bot that sends them itself as the answer to an interaction."""
         rows = []
+        now = self.clock.now()
         for o in outs:
+            if claim is not None and o.priority == 0 and not o.direct and o.chat == claim[0]:
+                o.claimed = True
             row = OutboxMessage(
                 platform=o.platform, chat=o.chat, direct=o.direct, kind=o.kind, title=o.title, text=o.text,
                 language=o.language, buttons=[{"label": b.label, "action": b.action, "style": b.style}
                                               for b in o.buttons],
-                reply_to=o.reply_to, priority=o.priority, next_attempt_at=self.clock.now(),
-                created_at=self.clock.now(),
+                reply_to=o.reply_to, priority=o.priority, next_attempt_at=now, created_at=now,
+                status="sending" if o.claimed else "pending", claimed_at=now if o.claimed else None,
+                claimed_by=claim[1] if o.claimed and claim else None,
             )
             s.add(row)
             rows.append(row)
@@ -193,25 +200,30 @@ class Hub:
                             msg.community_name, msg.reply_to, lambda ctx: self._on_message(ctx, msg),
                             location=msg.location)
 
-    def act(self, action: Action) -> list[Outbound]:
-        """Handle a button press or a submitted form."""
+    def act(self, action: Action, *, claim_for: str | None = None) -> list[Outbound]:
+        """Handle a button press or a submitted form. With ``claim_for`` (a delivery worker's name) the
+        replies in the action's chat come back already claimed (``Outbound.claimed``) for the caller to
+        send as the interaction's answer."""
         return self._handle(action.platform, action.event_id, action.author, action.chat, action.chat_kind,
-                            action.community, None, None, lambda ctx: self._on_action(ctx, action))
+                            action.community, None, None, lambda ctx: self._on_action(ctx, action),
+                            claim_for=claim_for)
 
     def run_command(self, author: Identity, name: str, args: str = "", *, platform: str, chat: str,
-                    event_id: str, chat_kind: str = "private", community: str | None = None) -> list[Outbound]:
-        """Run a command given in structured form (a Discord slash command)."""
+                    event_id: str, chat_kind: str = "private", community: str | None = None,
+                    claim_for: str | None = None) -> list[Outbound]:
+        """Run a command given in structured form (a Discord slash command); ``claim_for`` as in ``act``."""
         from core import commands
 
         return self._handle(platform, event_id, author, chat, chat_kind, community, None, None,
-                            lambda ctx: commands.dispatch(ctx, name, args))
+                            lambda ctx: commands.dispatch(ctx, name, args), claim_for=claim_for)
 
     def _handle(self, platform: str, event_id: str, author: Identity, chat: str, chat_kind: str,
                 community_id: str | None, community_name: str | None, reply_to: str | None,
-                body: Callable[[Ctx], None], location: tuple[float, float] | None = None) -> list[Outbound]:
+                body: Callable[[Ctx], None], location: tuple[float, float] | None = None,
+                claim_for: str | None = None) -> list[Outbound]:
         now = self.clock.now()
         if self._recogniser_version != self._catalog_version:
-            self.recogniser  # (re)built outside the event's transaction: it reads the catalogue
+            _ = self.recogniser  # (re)built outside the event's transaction: it reads the catalogue
         with self.db.session() as s:
             if not self._first_time(s, platform, event_id, now):
                 return []
@@ -231,7 +243,7 @@ class Hub:
             except Refused as exc:
                 ctx.out = [o for o in ctx.out if o.kind in ("welcome", "privacy")]
                 ctx.reply(exc.template, exc.kind, **exc.context)
-            self._persist(s, ctx.out)
+            self._persist(s, ctx.out, (chat, claim_for) if claim_for else None)
         if ctx.catalog_changed:
             self.refresh_catalog()
         return ctx.out

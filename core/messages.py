@@ -93,6 +93,7 @@ class Outbound:
     reply_to: str | None = None
     priority: int = 1
     outbox_id: int | None = None
+    claimed: bool = False  # stored already claimed by the caller (an interaction answered directly)
     label: str = ""  # a human-readable recipient for logs and the console
 
     def as_json(self) -> dict[str, Any]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,7 +18,7 @@ from bots.discord.render import NO_MENTIONS
 from bots.discord.sender import DiscordSender, message_parts
 from bots.discord.strings import RelaisTranslator, language_of
 from bots.discord.views import ActionButton, FormModal
-from core.delivery import DeliveryWorker, claim_ids, mark_sent, release
+from core.delivery import DeliveryWorker, mark_sent, release
 from core.messages import Action, Identity, Outbound
 from core.models import Role
 
@@ -47,34 +46,6 @@ class Where(SimpleNamespace):
     community_name: str | None
 
 
-class InteractionAwareWorker(DeliveryWorker):
-    """The outbox worker, holding back while an interaction's replies are between the core's
-    transaction and their claim (they go out as the interaction's follow-ups, not as messages)."""
-
-    MAX_HOLD_SECONDS = 3.0
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._holds = 0
-        self._held_since = 0.0
-
-    @contextlib.contextmanager
-    def hold(self) -> Iterator[None]:
-        if self._holds == 0:
-            self._held_since = time.monotonic()
-        self._holds += 1
-        try:
-            yield
-        finally:
-            self._holds -= 1
-
-    async def _refill(self, limit: int) -> int:
-        if self._holds and time.monotonic() - self._held_since < self.MAX_HOLD_SECONDS:
-            self._last_claim, self._more = time.monotonic(), False  # try again at the next poll or wake
-            return 0
-        return await super()._refill(limit)
-
-
 class RelaisMixin:
     """Everything the Relais bot adds to ``commands.Bot`` (plain or auto-sharded)."""
 
@@ -88,7 +59,7 @@ class RelaisMixin:
         self.settings = settings
         self.sync_commands = sync_commands
         self.sender = DiscordSender(self)
-        self.worker = InteractionAwareWorker(hub.db, self.sender, clock=hub.clock, poll_seconds=poll_seconds,
+        self.worker = DeliveryWorker(hub.db, self.sender, clock=hub.clock, poll_seconds=poll_seconds,
                                              **(worker_options or {}))
         self._worker_task: asyncio.Task | None = None
         self.synced: list[app_commands.AppCommand] = []
@@ -190,23 +161,18 @@ class RelaisMixin:
         """Discord's Manage Server permission makes a member a moderator of the community in the core."""
         if where.community is None or not interaction.permissions.manage_guild:
             return
-        from core import permissions
-
-        with self.hub.db.session() as s:
-            person = self.hub._person(s, author, self.hub.clock.now())
-            community = self.hub._community(s, "discord", where.community, where.community_name)
-            permissions.grant(s, person, Role.MODERATOR, community)
+        self.hub.grant_role(author, Role.MODERATOR, community=where.community,
+                            community_name=where.community_name)
 
     async def answer(self, interaction: discord.Interaction, where: Where, call: Callable[..., list[Outbound]],
                      *args: Any, **kwargs: Any) -> list[Outbound]:
         """Run a core call for an interaction and send the core's replies as its follow-ups (claimed
         in the outbox first, then recorded as sent); DMs and channel posts are left to the worker."""
-        with self.worker.hold():  # the worker must not take these replies between the call and the claim
-            outs = await self.core(call, *args, **kwargs)
-            mine = [o for o in outs if o.outbox_id is not None and o.platform == "discord" and not o.direct
-                    and o.priority == 0 and o.chat == where.chat]
-            now = self.hub.clock.now()
-            claimed = set(await asyncio.to_thread(claim_ids, self.hub.db, [o.outbox_id for o in mine], now))
+        # The core stores the replies already claimed by this bot's worker, so the worker never posts
+        # them as channel messages; if this process dies, the worker takes them back at its restart.
+        outs = await self.core(call, *args, claim_for=self.worker.worker, **kwargs)
+        mine = [o for o in outs if o.claimed]
+        claimed = {o.outbox_id for o in mine}
         ephemeral = interaction.guild is not None
         answered = False
         for out in mine:
