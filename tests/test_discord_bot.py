@@ -13,7 +13,8 @@ import pytest
 from sqlmodel import select
 
 from bots.discord.app import build_bot
-from core.models import Commitment, Community, Item, Need, Offer, OutboxMessage, Person, Proposal
+from core.models import (Commitment, Community, Escalation, Item, Need, Offer, OutboxMessage, Person,
+                         Proposal)
 from tests.standins.discord_api import DiscordStandIn, SentMessage
 
 TIMEOUT = 5.0
@@ -322,11 +323,22 @@ async def test_escalate_a_message_from_its_context_menu(api, bot, hub):
     assert menu["name"] == "Escalate to a national contact"
     assert menu["name_localizations"]["fr"] == "Transmettre au contact national"
     question = await api.push_message("général", "alice", "Peut-on vendre des visières imprimées en 3D ?")
-    invoked = await api.push_context_menu(menu["name"], question, "bob")
+    # One's own message: a question proposal to confirm.
+    invoked = await api.push_context_menu(menu["name"], question, "alice")
     [proposal] = await followups(api, invoked)
     assert "Peut-on vendre des visières" in proposal.content and proposal.custom_ids()
-    [row] = rows(hub, Proposal, Proposal.person_id == person_of(hub, api.user("bob")).id)
+    row = rows(hub, Proposal, Proposal.person_id == person_of(hub, api.user("alice")).id)[-1]
     assert row.kind == "question" and row.data["text"].startswith("Peut-on vendre")
+    # Someone else's message: only a moderator may escalate it on the author's behalf.
+    refused = await api.push_context_menu(menu["name"], question, "bob")
+    answers = await followups(api, refused)
+    assert any("/escalate" in a.content for a in answers), [a.content for a in answers]
+    assert rows(hub, Escalation) == []
+    escalated = await api.push_context_menu(menu["name"], question, "claire")
+    await followups(api, escalated)
+    [ticket] = rows(hub, Escalation)
+    assert ticket.asker_id == person_of(hub, api.user("alice")).id
+    assert ticket.text.startswith("Peut-on vendre")
 
 
 async def test_autocomplete_items_places_and_needs(api, bot, hub):

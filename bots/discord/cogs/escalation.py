@@ -24,8 +24,13 @@ class Escalation(commands.Cog):
         await self.bot.run_command(interaction, "ask", question)
 
     async def escalate(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        """The context-menu command: the message's text becomes a question (its invoker confirms it)."""
-        await self.bot.run_command(interaction, "ask", message.content or "")
+        """The context-menu command: one's own message becomes a question to confirm; someone else's is
+        escalated on their behalf, which the core allows moderators only."""
+        if message.author.id == interaction.user.id:
+            await self.bot.run_command(interaction, "ask", message.content or "")
+        else:
+            await self.bot.run_command(interaction, "escalate", f"discord:{message.author.id} {message.content}",
+                                       moderator=True)
 
     @app_commands.command(name=L("answer.name"), description=L("answer.description"))
     @app_commands.rename(ticket=L("opt.ticket.name"), text=L("opt.text.name"), private=L("opt.private.name"))
