@@ -22,6 +22,7 @@ from core.models import (
     Escalation,
     FlaggedClaim,
     GuidanceSent,
+    MakerAlert,
     Need,
     NeedLine,
     NeedStatus,
@@ -88,7 +89,7 @@ def erase_person(s: Session, person: Person, now: datetime) -> None:
     old_name = person.display_name
     for model, column in ((Proposal, Proposal.person_id), (Dialogue, Dialogue.person_id),
                           (RoleGrant, RoleGrant.person_id), (DesignatedContact, DesignatedContact.person_id),
-                          (RateCounter, RateCounter.person_id)):
+                          (RateCounter, RateCounter.person_id), (MakerAlert, MakerAlert.person_id)):
         s.exec(delete(model).where(column == pid))
     # Free text may hold names, places and contact details: keep the structured, anonymous part.
     s.exec(update(Need).where(Need.requester_id == pid).values(requester_id=None, text="", facility=None,
