@@ -1,4 +1,6 @@
-"""The morning briefing: one per community and local date, claimed before it is composed and sent."""
+"""The morning briefing: one per community and local date, claimed before it is composed and sent.
+
+Category 4 needs (never made by makers) are never briefed as open work."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy import update
 from sqlmodel import Session, func, select
 
 from core.hub import need_ref, ticket_ref
@@ -37,7 +40,12 @@ def due(community: Community, now: datetime) -> date | None:
 
 
 def claim(s: Session, community: Community, local_date: date, now: datetime) -> Briefing | None:
-    """Claim the briefing of one community and date; None when another process has it already sent."""
+    """Claim the briefing of one community and date, in the caller's transaction; None when another
+    process has it. The caller queues the briefing in the outbox and marks it sent in the same
+    transaction, so a crash before the commit leaves nothing and the next run claims it again.
+
+    A row left unsent (claimed by a process that committed its claim and died) is taken over under a
+    row lock, so two processes never both take it."""
     try:
         with s.begin_nested():
             row = Briefing(community_id=community.id, local_date=local_date, claimed_at=now)
@@ -45,9 +53,16 @@ def claim(s: Session, community: Community, local_date: date, now: datetime) -> 
             s.flush()
             return row
     except IntegrityError:
-        row = s.exec(select(Briefing).where(Briefing.community_id == community.id,
-                                            Briefing.local_date == local_date)).one()
-        return row if row.status != "sent" else None
+        pass
+    taken = s.exec(update(Briefing).where(Briefing.community_id == community.id,
+                                          Briefing.local_date == local_date, Briefing.status != "sent")
+                   .values(claimed_at=now).execution_options(synchronize_session=False))
+    if not taken.rowcount:
+        return None
+    row = s.exec(select(Briefing).where(Briefing.community_id == community.id,
+                                        Briefing.local_date == local_date)).one()
+    s.refresh(row)
+    return row
 
 
 def compose(s: Session, community: Community, now: datetime, since: datetime | None = None) -> dict[str, Any]:
@@ -95,11 +110,19 @@ def compose(s: Session, community: Community, now: datetime, since: datetime | N
                 "deadline": need.deadline, "category": need.category, "lines": lines_of(need),
                 "status": need.status}
 
+    new_total = s.exec(select(func.count()).select_from(Need).where(
+        Need.created_at >= since, Need.status.in_(active), not_cat4)).one()
+    stale_total = s.exec(select(func.count()).select_from(Need).where(
+        Need.created_at < now - timedelta(hours=48),
+        Need.status.in_((NeedStatus.OPEN, NeedStatus.PARTLY_COVERED)), not_cat4)).one()
+    new_offers = s.exec(select(func.count()).select_from(Offer).where(Offer.created_at >= since)).one()
+    open_q_total = s.exec(select(func.count()).select_from(Escalation).where(Escalation.status == "open")).one()
     figures = {"open_needs": int(open_total), "active_offers": int(offers_total),
-               "new_needs": len(new_needs), "commitments": int(commitments[0]),
-               "committed_units": int(commitments[1] or 0), "deliveries": int(deliveries),
-               "open_questions": len(open_q)}
-    delta = {k: figures[k] - int(prev_fig.get(k, 0)) for k in ("open_needs", "active_offers")} if prev_fig else {}
+               "new_needs": int(new_total), "uncovered_48h": int(stale_total), "new_offers": int(new_offers),
+               "commitments": int(commitments[0]), "committed_units": int(commitments[1] or 0),
+               "deliveries": int(deliveries), "open_questions": int(open_q_total)}
+    # The change since the previous briefing (yesterday's, normally), for every figure it had.
+    delta = {k: figures[k] - int(prev_fig[k]) for k in figures if k in prev_fig} if prev_fig else {}
     return {
         "community": community.name, "date": now.astimezone(ZoneInfo(community.timezone)).date(),
         "new_needs": [need_row(n) for n in new_needs], "stale_needs": [need_row(n) for n in stale],
@@ -108,6 +131,7 @@ def compose(s: Session, community: Community, now: datetime, since: datetime | N
                            for e in open_q],
         "answered_questions": [{"ref": ticket_ref(e.id), "topic": e.topic, "question": shorten(e.text, 120),
                                 "answer": shorten(e.answer or "", 200)} for e in answered],
-        "changes": [{"action": c.action, "subject": c.subject, "after": c.after} for c in changes],
+        "changes": [{"action": c.action, "subject": c.subject, "ref": c.subject.rpartition(":")[2],
+                     "before": c.before or {}, "after": c.after or {}} for c in changes],
         "figures": figures, "delta": delta,
     }

@@ -253,3 +253,4 @@ from core import authority as _authority  # noqa: E402,F401
 from core import privacy as _privacy  # noqa: E402,F401
 from core import export as _export  # noqa: E402,F401
 from core import communities as _communities  # noqa: E402,F401
+from core import jobs as _jobs  # noqa: E402,F401

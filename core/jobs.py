@@ -1,18 +1,21 @@
-"""Scheduled work: briefings, ticket reminders and hand-overs. Each job is idempotent, so several
-scheduler processes may run it at once."""
+"""Scheduled work: briefings, ticket reminders and hand-overs, the weekly classification review and the
+retention purge; and the moderators' view of the outbox. Each job is idempotent, so several scheduler
+processes may run it at once."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from core import briefing, escalation
 from core.hub import Hub, ticket_ref
 from core.messages import Outbound
-from core.models import Community, DesignatedContact, Escalation, Person
+from core.commands import command
+from core.models import Community, DesignatedContact, Escalation, OutboxMessage, Person, SeenEvent
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +34,11 @@ def briefing_outbound(hub: Hub, s: Session, community: Community, now: datetime,
 
 
 def run_briefings(hub: Hub, now: datetime | None = None) -> list[Outbound]:
-    """Post each community's briefing once per local date, after its local briefing time."""
+    """Post each community's briefing once per local date, after its local briefing time.
+
+    The claim, the outbox message and the "sent" mark are one transaction: with several schedulers on
+    one database exactly one of them queues each briefing, and a crash before the commit leaves the
+    briefing unclaimed for the next run. Delivery from the outbox is at-least-once."""
     now = now or hub.clock.now()
     sent: list[Outbound] = []
     with hub.db.session() as s:
@@ -73,5 +80,34 @@ def run_weekly_review(hub: Hub, now: datetime | None = None) -> list[Outbound]:
     return guidance.weekly_review(hub, now or hub.clock.now())
 
 
-__all__ = ["run_briefings", "run_ticket_reminders", "run_weekly_review", "preview_briefing", "DesignatedContact",
-           "Escalation"]
+SEEN_EVENT_DAYS = 7
+
+
+def run_retention_purge(hub: Hub, now: datetime | None = None) -> dict[str, int]:
+    """Forget what is no longer needed: redelivery markers after a week, sent messages after the
+    retention period. Idempotent."""
+    now = now or hub.clock.now()
+    with hub.db.session() as s:
+        seen = s.exec(delete(SeenEvent).where(SeenEvent.seen_at < now - timedelta(days=SEEN_EVENT_DAYS)))
+        sent = s.exec(delete(OutboxMessage).where(
+            OutboxMessage.status == "sent",
+            OutboxMessage.created_at < now - timedelta(days=hub.settings.retention_days)))
+        counts = {"seen_events": seen.rowcount or 0, "sent_messages": sent.rowcount or 0}
+    log.info("retention purge: %s", counts)
+    return counts
+
+
+@command("outbox", "envois")
+def cmd_outbox(ctx, args: str) -> None:
+    """``/outbox [telegram|discord]``: messages waiting, sent and failed, and the last failures."""
+    from core.delivery import outbox_status
+    from core.errors import Refused
+
+    platform = args.strip().lower() or None
+    if platform not in (None, "telegram", "discord", "console"):
+        raise Refused("refused/usage", usage="/outbox [telegram|discord]")
+    ctx.reply("outbox_status", "listing", **outbox_status(ctx.hub.db, platform, now=ctx.now, failures=5))
+
+
+__all__ = ["run_briefings", "run_ticket_reminders", "run_weekly_review", "run_retention_purge",
+           "preview_briefing", "cmd_outbox", "DesignatedContact", "Escalation"]

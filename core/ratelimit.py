@@ -64,7 +64,7 @@ class Sliding:
         return self.limit
 
 
-Limit = Window | Bucket | Sliding
+Limit = Window | Bucket | Sliding | tuple  # a tuple: every one of its limits applies
 
 
 def _telegram_kind(chat: str, direct: bool) -> str:
@@ -98,10 +98,11 @@ TELEGRAM = RateLimits(
 )
 
 # Discord: 50 requests/s per bot, of which messages may use 48 (the bot makes other requests too:
-# logging in, opening DM channels, syncing commands); message buckets of 5 per 5 s per channel.
+# logging in, opening DM channels, syncing commands), evenly spread (a burst queues up in the client
+# and reaches Discord bunched); message buckets of 5 per 5 s per channel.
 DISCORD = RateLimits(
     platform="discord",
-    overall=Sliding(48, 1.0),
+    overall=(Sliding(48, 1.0), Bucket(48.0, 16)),
     per_chat={"channel": Window(5, 5.0), "private": Window(5, 5.0)},
     kind_of=_discord_kind,
 )
@@ -184,6 +185,33 @@ class _Recent:
         return not self.times or self.times[-1] < now - self.window.period - 1
 
 
+class _All:
+    """Several limits on one key: a send waits for the strictest."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list):
+        self.parts = parts
+
+    @property
+    def blocked_until(self) -> float:
+        return self.parts[0].blocked_until
+
+    @blocked_until.setter
+    def blocked_until(self, value: float) -> None:
+        self.parts[0].blocked_until = value
+
+    def wait(self, now: float, slack: float, ahead: int = 0) -> float:
+        return max(p.wait(now, slack, ahead) for p in self.parts)
+
+    def take(self, now: float, slack: float = 0.0) -> None:
+        for p in self.parts:
+            p.take(now, slack)
+
+    def idle_since(self, now: float) -> bool:
+        return all(p.idle_since(now) for p in self.parts)
+
+
 class _Tokens:
     """A token bucket's level, plus a pause imposed by the platform."""
 
@@ -224,7 +252,7 @@ class Pacer:
     def __init__(self, limits: RateLimits | None, clock: Callable[[], float] = time.monotonic):
         self.limits = limits
         self.clock = clock
-        self._slots: dict[Key, _Slots | _Recent | _Tokens] = {}
+        self._slots: dict[Key, _Slots | _Recent | _Tokens | _All] = {}
         self._windows: dict[Key, Limit] = {}  # learnt per-chat limits that override the defaults
         self._direct: dict[Key, bool] = {}
         self._swept = clock()
@@ -243,7 +271,7 @@ class Pacer:
         """Chats with recent sends (and whether they are direct), for finding the full ones."""
         return [(key[1], direct) for key, direct in self._direct.items() if key in self._slots]
 
-    def _slots_for(self, key: Key, direct: bool = False) -> _Slots | _Recent | _Tokens:
+    def _slots_for(self, key: Key, direct: bool = False) -> _Slots | _Recent | _Tokens | _All:
         slots = self._slots.get(key)
         if slots is None:
             assert self.limits is not None
@@ -251,16 +279,20 @@ class Pacer:
                 limit = self.limits.overall
             else:
                 limit = self._windows.get(key) or self.limits.chat_window(key[1], direct)
-            if isinstance(limit, Window):
-                slots = _Slots(limit)
-            elif isinstance(limit, Sliding):
-                slots = _Recent(limit)
-            else:
-                slots = _Tokens(limit, self.clock())
+            slots = self._state(limit)
             self._slots[key] = slots
             if key != OVERALL:
                 self._direct[key] = direct
         return slots
+
+    def _state(self, limit: Limit):
+        if isinstance(limit, tuple):
+            return _All([self._state(part) for part in limit])
+        if isinstance(limit, Window):
+            return _Slots(limit)
+        if isinstance(limit, Sliding):
+            return _Recent(limit)
+        return _Tokens(limit, self.clock())
 
     def wait(self, keys: tuple[Key, ...], *, direct: bool = False, ahead: int = 0,
              now: float | None = None) -> float:
@@ -324,6 +356,8 @@ def theoretical_seconds(counts: dict[str, int], limits: RateLimits, kinds: dict[
     kinds = kinds or {}
 
     def bound(n: int, limit: Limit | None) -> float:
+        if isinstance(limit, tuple):
+            return max(bound(n, part) for part in limit)
         if limit is None or n <= limit.burst:
             return 0.0
         return (n - limit.burst) / limit.rate
