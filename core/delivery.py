@@ -11,6 +11,7 @@ group never holds up private replies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -217,10 +218,11 @@ def mark_failed(db: Database, message: OutboxMessage, error: DeliveryError, now:
 
 
 def outbox_status(db: Database, platform: str | None = None, *, failures: int = 10,
-                  now: datetime | None = None) -> dict[str, Any]:
+                  now: datetime | None = None, session: Session | None = None) -> dict[str, Any]:
     """What moderators see with ``/outbox``: counts by platform and status, the oldest waiting
-    message, and the last failures with their reasons."""
-    with db.session() as s:
+    message, and the last failures with their reasons. Pass ``session`` when already in a transaction
+    (a command): a second one would wait for the first on SQLite."""
+    with (contextlib.nullcontext(session) if session is not None else db.session()) as s:
         q = select(OutboxMessage.platform, OutboxMessage.status, func.count()).group_by(
             OutboxMessage.platform, OutboxMessage.status)
         waiting = select(func.min(OutboxMessage.created_at)).where(

@@ -106,7 +106,8 @@ def cmd_outbox(ctx, args: str) -> None:
     platform = args.strip().lower() or None
     if platform not in (None, "telegram", "discord", "console"):
         raise Refused("refused/usage", usage="/outbox [telegram|discord]")
-    ctx.reply("outbox_status", "listing", **outbox_status(ctx.hub.db, platform, now=ctx.now, failures=5))
+    ctx.reply("outbox_status", "listing", **outbox_status(ctx.hub.db, platform, now=ctx.now, failures=5,
+                                                               session=ctx.s))
 
 
 __all__ = ["run_briefings", "run_ticket_reminders", "run_weekly_review", "run_retention_purge",
