@@ -137,7 +137,9 @@ class Design(SQLModel, table=True):
 class Need(SQLModel, table=True):
     """Equipment asked for by a requester, followed from open to delivered."""
 
-    __table_args__ = (Index("ix_need_lat_lon", "lat", "lon"),)
+    __table_args__ = (Index("ix_need_lat_lon", "lat", "lon"),
+                      # the briefing's counts: open work by age, without reading the rows
+                      Index("ix_need_status_created_at", "status", "created_at", "category"))
     id: int | None = Field(default=None, primary_key=True)
     requester_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     community_id: int | None = Field(default=None, foreign_key="community.id")
@@ -170,7 +172,8 @@ class NeedLine(SQLModel, table=True):
 class Offer(SQLModel, table=True):
     """Production capacity, stock or transport offered by a maker."""
 
-    __table_args__ = (Index("ix_offer_lat_lon", "lat", "lon"),)
+    __table_args__ = (Index("ix_offer_lat_lon", "lat", "lon"),
+                      Index("ix_offer_created_at_department", "created_at", "department"))  # new offers by department
     id: int | None = Field(default=None, primary_key=True)
     maker_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     community_id: int | None = Field(default=None, foreign_key="community.id")
