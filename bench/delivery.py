@@ -11,7 +11,7 @@ overall, 5 per 5 s per channel) with discord.py's HTTP client.
 (starting from empty windows); the allowed rate is ``N`` over that time and the achieved rate is
 ``N`` over the time between the first and the last message the stand-in accepted.
 
-Usage: python bench/delivery.py [--quick] [--db sqlite|postgres] [--only telegram|discord]
+Usage: python bench/delivery.py [--quick] [--db sqlite|postgres] [--only telegram|discord] [--sender bots|minimal]
 The last line printed is one JSON object.
 """
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -98,9 +99,55 @@ def telegram_plan(quick: bool) -> list[tuple[str, bool, int]]:
     return plan
 
 
-async def bench_telegram(kind: str, quick: bool, tmp: Path) -> dict:
+@contextlib.asynccontextmanager
+async def telegram_sender(tg, own: bool):
+    """The Telegram bot's own sender (bots/telegram) on python-telegram-bot's Bot, or the minimal one."""
+    if not own:
+        try:
+            from bots.telegram.sender import TelegramSender
+        except ImportError:
+            own = True
+    if own:
+        from tests.test_delivery_support import PtbSender
+
+        async with PtbSender(tg.token, tg.base_url) as sender:
+            yield sender
+        return
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
+    bot = Bot(tg.token, base_url=tg.base_url, request=HTTPXRequest(connection_pool_size=16, pool_timeout=10.0))
+    async with bot:
+        yield TelegramSender(bot)
+
+
+@contextlib.asynccontextmanager
+async def discord_sender(api, own: bool):
+    """The Discord bot's own sender (bots/discord) on a logged-in discord.py client, or the minimal one."""
+    if not own:
+        try:
+            from bots.discord.sender import DiscordSender, GlobalPacer
+        except ImportError:
+            own = True
+    if own:
+        from tests.test_delivery_support import DpySender
+
+        async with DpySender(api.token) as sender:
+            yield sender
+        return
+    import discord
+
+    client = discord.Client(intents=discord.Intents.none())
+    await client.login(api.token)
+    try:
+        # The worker paces the global limit already; the sender's own pacer is kept, at the same 48/s.
+        yield DiscordSender(client, GlobalPacer(rate=48))
+    finally:
+        await client.close()
+
+
+async def bench_telegram(kind: str, quick: bool, tmp: Path, own: bool = False) -> dict:
     from tests.standins.telegram_api import TelegramStandIn
-    from tests.test_delivery_support import PtbSender
 
     url, cluster = make_database(kind, tmp, "telegram")
     db = Database(url)
@@ -110,7 +157,7 @@ async def bench_telegram(kind: str, quick: bool, tmp: Path) -> dict:
         for chat, _, _ in plan:
             tg.chat(int(chat))
         ids = enqueue(db, "telegram", plan)
-        async with PtbSender(tg.token, tg.base_url) as sender:
+        async with telegram_sender(tg, own) as sender:
             worker = DeliveryWorker(db, sender, poll_seconds=0.2, batch=100, concurrency=8)
             started = time.monotonic()
             await drive(worker, lambda: len(tg.messages()) >= len(ids))
@@ -174,9 +221,8 @@ def discord_plan(quick: bool, channel_ids: list[int]) -> list[tuple[str, bool, i
     return [(str(channel_ids[i % len(channel_ids)]), False, 2) for i in range(total)]
 
 
-async def bench_discord(kind: str, quick: bool, tmp: Path) -> dict:
+async def bench_discord(kind: str, quick: bool, tmp: Path, own: bool = False) -> dict:
     from tests.standins.discord_api import DiscordStandIn, Guild
-    from tests.test_delivery_support import DpySender
 
     url, cluster = make_database(kind, tmp, "discord")
     db = Database(url)
@@ -193,10 +239,10 @@ async def bench_discord(kind: str, quick: bool, tmp: Path) -> dict:
             channel_ids = [c.id for c in api.guild.channels.values()]
             plan = discord_plan(quick, channel_ids)
             ids = enqueue(db, "discord", plan)
-            async with DpySender(api.token) as sender:
+            async with discord_sender(api, own) as sender:
                 # discord.py sleeps inside a request whose answer says the bucket is empty, until the
                 # bucket resets (about 5 s), so each channel may hold a request slot that long.
-                worker = DeliveryWorker(db, sender, poll_seconds=0.2, batch=100, concurrency=channels + 8)
+                worker = DeliveryWorker(db, sender, poll_seconds=0.2, batch=100, concurrency=channels + 14)
                 started = time.monotonic()
                 await drive(worker, lambda: len(api.sent) >= len(ids))
                 await asyncio.sleep(0.3)
@@ -229,6 +275,8 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default=None,
                         help="default: postgres when its binaries are installed, else sqlite")
     parser.add_argument("--only", choices=["telegram", "discord"], default=None)
+    parser.add_argument("--sender", choices=["bots", "minimal"], default="bots",
+                        help="the bots' own senders (default, when importable) or minimal ones on the same libraries")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     kind = args.db
@@ -236,12 +284,12 @@ def main() -> int:
         from relais.testing.pg import find_bin_dir
 
         kind = "postgres" if find_bin_dir() else "sqlite"
-    summary: dict = {"db": kind, "quick": args.quick}
+    summary: dict = {"db": kind, "quick": args.quick, "sender": args.sender}
     with tempfile.TemporaryDirectory(prefix="relais-bench-") as tmp:
         for platform, fn in (("telegram", bench_telegram), ("discord", bench_discord)):
             if args.only and args.only != platform:
                 continue
-            result = asyncio.run(fn(kind, args.quick, Path(tmp)))
+            result = asyncio.run(fn(kind, args.quick, Path(tmp), args.sender == "minimal"))
             print(f"{platform}: {result['messages']} messages, best possible {result['best_seconds']} s "
                   f"({result['allowed_rate']}/s allowed for this mix), took {result['seconds']} s "
                   f"({result['rate']}/s) = {result['rate_fraction']:.1%} of the allowed rate; "

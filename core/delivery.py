@@ -262,7 +262,8 @@ class DeliveryWorker:
     """Sends one platform's outbox within its limits. Run several: claims never overlap.
 
     ``limits``: the platform's ``RateLimits`` (default: ``core.ratelimit`` defaults for the sender's
-    platform; ``None`` disables pacing). ``concurrency``: requests on the wire at once (one per chat).
+    platform; ``None`` disables pacing). ``concurrency``: requests on the wire at once, one per chat
+    (default: the limits' own, 8 for Telegram, 64 for Discord; a crash may repeat that many messages).
     ``name``: a stable name for this worker; on start it takes back the claims it left when it last
     died instead of waiting for them to go stale (give each concurrent worker its own name).
     ``hold_seconds``: a claimed message whose chat window frees up later than this is given back to
@@ -270,7 +271,7 @@ class DeliveryWorker:
 
     def __init__(self, db: Database, sender: Sender, *, clock: Clock | None = None,
                  policy: RetryPolicy | None = None, poll_seconds: float = 0.5, batch: int = 50,
-                 limits: RateLimits | None | Any = _DEFAULT_LIMITS, concurrency: int = 4,
+                 limits: RateLimits | None | Any = _DEFAULT_LIMITS, concurrency: int | None = None,
                  name: str | None = None, hold_seconds: float = 2.0, per_chat: int | None = 5,
                  monotonic: Callable[[], float] = time.monotonic):
         self.db = db
@@ -281,6 +282,8 @@ class DeliveryWorker:
         self.batch = batch
         self.limits = limits_for(sender.platform) if limits is _DEFAULT_LIMITS else limits
         self.pacer = Pacer(self.limits, monotonic)
+        if concurrency is None:
+            concurrency = self.limits.concurrency if self.limits is not None else 4
         self.concurrency = max(1, concurrency)
         self.hold_seconds = hold_seconds
         self.per_chat = per_chat
