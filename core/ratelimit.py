@@ -50,10 +50,12 @@ class Bucket:
 
 @dataclass(frozen=True)
 class Sliding:
-    """At most ``limit`` sends in any ``period`` seconds, however they fall (Discord's global limit)."""
+    """At most ``limit`` sends in any ``period`` seconds, however they fall (Discord's global limit).
+    ``slack`` overrides the platform's (a smaller one suits sends already spread by a bucket)."""
 
     limit: int
     period: float
+    slack: float | None = None
 
     @property
     def rate(self) -> float:
@@ -103,7 +105,7 @@ TELEGRAM = RateLimits(
 # and reaches Discord bunched); message buckets of 5 per 5 s per channel.
 DISCORD = RateLimits(
     platform="discord",
-    overall=(Sliding(48, 1.0), Bucket(48.0, 16)),
+    overall=(Sliding(48, 1.0, slack=0.02), Bucket(48.0, 16)),
     per_chat={"channel": Window(5, 5.0), "private": Window(5, 5.0)},
     kind_of=_discord_kind,
     # discord.py holds a request whose answer says the bucket is empty until the bucket resets (up
@@ -168,6 +170,8 @@ class _Recent:
         self.blocked_until = 0.0
 
     def wait(self, now: float, slack: float, ahead: int = 0) -> float:
+        if self.window.slack is not None:
+            slack = self.window.slack
         horizon = self.window.period + slack
         while self.times and self.times[0] <= now - horizon:
             self.times.popleft()
