@@ -134,23 +134,13 @@ def cmd_status(ctx, args: str) -> None:
 @command("commit", "engager", "jenfabrique")
 def cmd_commit(ctx, args: str) -> None:
     parts = _split(args)
-    if not parts:
-        raise Refused("refused/usage", usage="/commit N-12 50")
-    need_id = parse_ref(parts[0], "N")
-    if need_id is None:
-        raise Refused("refused/unknown_need", ref=parts[0][:20])
-    needs.commit(ctx, need_id, _int(parts[1]) if len(parts) > 1 else None)
+    needs.commit(ctx, _need_arg(ctx, args, "/commit N-12 50"), _int(parts[1]) if len(parts) > 1 else None)
 
 
 @command("deliver", "livre", "livraison")
 def cmd_deliver(ctx, args: str) -> None:
     parts = _split(args)
-    if not parts:
-        raise Refused("refused/usage", usage="/deliver N-12 [50]")
-    need_id = parse_ref(parts[0], "N")
-    if need_id is None:
-        raise Refused("refused/unknown_need", ref=parts[0][:20])
-    needs.deliver(ctx, need_id, _int(parts[1]) if len(parts) > 1 else None)
+    needs.deliver(ctx, _need_arg(ctx, args, "/deliver N-12 [50]"), _int(parts[1]) if len(parts) > 1 else None)
 
 
 def _need_arg(ctx, args: str, usage: str) -> int:
