@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     discord_rest_base_url: str | None = None
     discord_gateway_url: str | None = None
     discord_shard_count: int | None = None
+    # Discord events cannot be fetched again: while the database is unreachable they are kept, and also
+    # written to this file so that a restart does not lose them (empty: memory only). One per process.
+    discord_inbox_spool: str | None = "./var/discord-inbox.jsonl"
 
     recognition_threshold: float | None = None
     match_radius_km: float = 50.0

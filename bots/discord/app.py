@@ -38,7 +38,7 @@ async def serve(hub: Any, settings: Any, stop: asyncio.Event) -> None:
     if settings.discord_token is None:
         raise RuntimeError("RELAIS_DISCORD_TOKEN is not set")
     point_at(settings)
-    bot = build_bot(hub, settings)
+    bot = build_bot(hub, settings, inbox_spool=settings.discord_inbox_spool or None)
     async with bot:
         runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()), name="discord-client")
         stopper = asyncio.create_task(stop.wait())

@@ -19,7 +19,8 @@ from bots.discord.sender import DiscordSender, message_parts
 from bots.discord.strings import RelaisTranslator, language_of
 from bots.discord.views import ActionButton, FormModal
 from core.delivery import DeliveryWorker, mark_sent, release
-from core.messages import Action, Identity, Outbound
+from core.inbox import Command, Inbox, Submitted, unavailable
+from core.messages import Action, Identity, Inbound, Outbound
 from core.models import Role
 
 __all__ = ["RelaisBot", "ShardedRelaisBot", "Where", "intents"]
@@ -50,7 +51,8 @@ class RelaisMixin:
     """Everything the Relais bot adds to ``commands.Bot`` (plain or auto-sharded)."""
 
     def __init__(self, hub: Any, settings: Any, *, sync_commands: bool = True, poll_seconds: float = 0.5,
-                 worker_options: dict[str, Any] | None = None, **options: Any) -> None:
+                 worker_options: dict[str, Any] | None = None, inbox_spool: str | None = None,
+                 inbox_options: dict[str, Any] | None = None, **options: Any) -> None:
         options.setdefault("intents", intents())
         options.setdefault("allowed_mentions", NO_MENTIONS)
         options.setdefault("max_ratelimit_timeout", 30.0)  # longer waits go back to the outbox
@@ -62,6 +64,11 @@ class RelaisMixin:
         self.worker = DeliveryWorker(hub.db, self.sender, clock=hub.clock, poll_seconds=poll_seconds,
                                              **(worker_options or {}))
         self._worker_task: asyncio.Task | None = None
+        # Gateway events are never sent again: while the database is unreachable the inbox keeps them.
+        self.inbox = Inbox(hub, spool=inbox_spool, claim_for=self.worker.worker, on_processed=self._after_kept,
+                           **(inbox_options or {}))
+        self._inbox_task: asyncio.Task | None = None
+        self._told_kept: set[str] = set()  # chats told during this outage that their messages are kept
         self.synced: list[app_commands.AppCommand] = []
 
     # ------------------------------------------------------------------ life cycle
@@ -78,8 +85,14 @@ class RelaisMixin:
         if self.sync_commands:
             self.synced = await self.tree.sync()
         self._worker_task = asyncio.create_task(self.worker.run(), name="relais-discord-delivery")
+        self._inbox_task = asyncio.create_task(self.inbox.run(), name="relais-discord-inbox")
 
     async def close(self) -> None:
+        self.inbox.stop()
+        if self._inbox_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._inbox_task, timeout=10)
+            self._inbox_task = None
         self.worker.stop()
         if self._worker_task is not None:
             with contextlib.suppress(Exception):
@@ -135,16 +148,21 @@ class RelaisMixin:
         where = self.interaction_where(interaction)
         author = self.identity(interaction.user, interaction.locale)
         if moderator:
-            await asyncio.to_thread(self._grant_moderator_if_manager, interaction, author, where)
-        await self.answer(interaction, where, self.hub.run_command, author, name, args.strip(),
-                          platform="discord", chat=where.chat, event_id=f"interaction:{interaction.id}",
-                          chat_kind=where.chat_kind, community=where.community)
+            try:
+                await asyncio.to_thread(self._grant_moderator_if_manager, interaction, author, where)
+            except Exception as exc:
+                if not unavailable(exc):
+                    raise
+                log.warning("moderator role not checked, the database is unreachable: %s", exc)
+        await self.answer(interaction, where, Command(
+            platform="discord", event_id=f"interaction:{interaction.id}", chat=where.chat, author=author,
+            name=name, args=args.strip(), chat_kind=where.chat_kind, community=where.community))
 
     async def act(self, interaction: discord.Interaction, action: str, value: str | None = None) -> list[Outbound]:
         """A button press or a submitted form, as a core action; returns what the core said."""
         await self._defer(interaction)
         where = self.interaction_where(interaction)
-        return await self.answer(interaction, where, self.hub.act, Action(
+        return await self.answer(interaction, where, Action(
             platform="discord", event_id=f"interaction:{interaction.id}", chat=where.chat,
             author=self.identity(interaction.user, interaction.locale), name=action,
             sent_at=self.hub.clock.now(), value=value, chat_kind=where.chat_kind, community=where.community))
@@ -164,13 +182,18 @@ class RelaisMixin:
         self.hub.grant_role(author, Role.MODERATOR, community=where.community,
                             community_name=where.community_name)
 
-    async def answer(self, interaction: discord.Interaction, where: Where, call: Callable[..., list[Outbound]],
-                     *args: Any, **kwargs: Any) -> list[Outbound]:
+    async def answer(self, interaction: discord.Interaction, where: Where, event: Action | Command) -> list[Outbound]:
         """Run a core call for an interaction and send the core's replies as its follow-ups (claimed
-        in the outbox first, then recorded as sent); DMs and channel posts are left to the worker."""
+        in the outbox first, then recorded as sent); DMs and channel posts are left to the worker.
+        While the database is unreachable the interaction is kept and its author told so; the core
+        handles it later and its replies then go through the outbox."""
         # The core stores the replies already claimed by this bot's worker, so the worker never posts
         # them as channel messages; if this process dies, the worker takes them back at its restart.
-        outs = await self.core(call, *args, claim_for=self.worker.worker, **kwargs)
+        result = await self.inbox.submit(event, claim=True)
+        if isinstance(result, Submitted):
+            await self._say_kept(interaction, result)
+            return []
+        outs = result
         mine = [o for o in outs if o.claimed]
         claimed = {o.outbox_id for o in mine}
         ephemeral = interaction.guild is not None
@@ -201,6 +224,46 @@ class RelaisMixin:
         if any(o.outbox_id not in claimed for o in outs):
             self.worker.wake()
         return outs
+
+    # ------------------------------------------------------------------ database outages
+
+    async def _say_kept(self, interaction: discord.Interaction, result: Submitted) -> None:
+        template = "error/kept" if result is Submitted.KEPT else "error/not_kept"
+        rendered = self.hub.renderer.render(template, self.ui_language(interaction))
+        content = message_parts(rendered.text, rendered.title, [])[0][0]
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.followup.send(content, ephemeral=interaction.guild is not None,
+                                            allowed_mentions=NO_MENTIONS)
+
+    async def message_kept(self, message: discord.Message, inbound: Inbound, result: Submitted) -> None:
+        """A message the core could not take now: its author is told once per chat and outage when the
+        message was meant for the bot (a DM, a mention); chatter in channels is kept silently."""
+        if result is Submitted.KEPT and (not inbound.addressed or inbound.chat in self._told_kept):
+            return
+        self._told_kept.add(inbound.chat)
+        lang = language_of(getattr(message.author, "locale", None), default="") or self.settings.default_language
+        rendered = self.hub.renderer.render("error/kept" if result is Submitted.KEPT else "error/not_kept", lang)
+        content = message_parts(rendered.text, rendered.title, [])[0][0]
+        try:
+            await message.reply(content, mention_author=False, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as exc:
+            log.info("could not tell %s its message is kept: %s", inbound.chat, exc)
+
+    async def _after_kept(self, event: Any, context: dict[str, Any], outs: list[Outbound]) -> None:
+        """A kept event the core has now handled: what a live one would have done next."""
+        if not self.inbox.outage:
+            self._told_kept.clear()
+        if outs:
+            self.worker.wake()
+        if isinstance(event, Inbound):
+            if any(o.kind == "proposal" for o in outs) and context.get("channel") and context.get("message"):
+                from bots.discord.cogs.intake import PROPOSAL_REACTION
+
+                partial = self.get_partial_messageable(int(context["channel"])).get_partial_message(
+                    int(context["message"]))
+                with contextlib.suppress(discord.HTTPException):
+                    await partial.add_reaction(PROPOSAL_REACTION)
+            self.dispatch("relais_handled", event.event_id, outs)
 
     async def on_action_pressed(self, interaction: discord.Interaction, action: str) -> None:
         """A core button: some open a form first (how many to make, the answer to a question)."""

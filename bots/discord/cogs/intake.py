@@ -6,6 +6,7 @@ import re
 import discord
 from discord.ext import commands
 
+from core.inbox import Submitted
 from core.messages import Inbound
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,16 @@ class Intake(commands.Cog):
             community_name=where.community_name, addressed=self._addressed(message) or where.chat_kind == "private",
             reply_to=str(message.id))
         try:
-            outs = await bot.core(bot.hub.receive, inbound)
+            result = await bot.inbox.submit(inbound, {"channel": str(message.channel.id),
+                                                      "message": str(message.id)})
         except Exception:
             log.exception("could not handle %s", inbound.event_id)
-            outs = []
+            result = []
+        if isinstance(result, Submitted):  # the database is unreachable: handled when it is back
+            await bot.message_kept(message, inbound, result)
+            bot.dispatch("relais_kept", inbound.event_id, result)
+            return
+        outs = result
         if any(o.kind == "proposal" for o in outs):
             try:
                 await message.add_reaction(PROPOSAL_REACTION)
