@@ -25,7 +25,9 @@ def _get(ctx) -> Dialogue | None:
 
 
 def active(ctx) -> bool:
-    return _get(ctx) is not None
+    return ctx.s.exec(select(Dialogue.id).where(Dialogue.person_id == ctx.person.id,
+                                                Dialogue.platform == ctx.platform,
+                                                Dialogue.chat == ctx.chat).limit(1)).first() is not None
 
 
 def cancel(ctx) -> bool:

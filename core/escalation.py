@@ -236,17 +236,34 @@ def _concept_of(word: str) -> str | None:
 Phrases = dict[str, tuple[tuple[tuple[str, ...], str], ...]]  # first word → (words, key), longest first
 
 
-def _item_phrases(s: Session) -> Phrases:
-    """Every catalogue name and synonym, French and English, as word sequences → ``item:<id>``."""
+_PHRASES: dict[str, tuple[Phrases, int]] = {}  # the catalogue's names, as read → (phrases, version)
+
+
+def _phrases_and_version(s: Session) -> tuple[Phrases, int]:
+    """Every catalogue name and synonym, French and English, as word sequences → ``item:<id>``, built once per distinct catalogue content (read every time: another process may
+    have changed it), with a version number for the per-ticket concept cache."""
+    rows = [tuple(r) for r in s.exec(select(Item.id, Item.name_fr, Item.name_en, Item.synonyms)
+                                     .order_by(Item.id))]
+    key = repr(rows)
+    cached = _PHRASES.get(key)
+    if cached is None:
+        if len(_PHRASES) > 8:
+            _PHRASES.clear()
+        phrases = _build_phrases(rows)
+        cached = _PHRASES[key] = (phrases, hash(key))
+    return cached
+
+
+def _build_phrases(rows: list[tuple[Any, ...]]) -> Phrases:
     by_first: dict[str, set[tuple[tuple[str, ...], str]]] = {}
-    for item in s.exec(select(Item)):
-        names = [item.name_fr, item.name_en]
-        for values in (item.synonyms or {}).values():
+    for item_id, name_fr, name_en, synonyms in rows:
+        names = [name_fr, name_en]
+        for values in (synonyms or {}).values():
             names.extend(values if isinstance(values, list) else [values])
         for name in names:
             words = tuple(_stem(w) for w in re.findall(r"[a-z0-9]+", fold(str(name or ""))))
             if words:
-                by_first.setdefault(words[0], set()).add((words, f"item:{item.id}"))
+                by_first.setdefault(words[0], set()).add((words, f"item:{item_id}"))
     return {first: tuple(sorted(found, key=lambda p: (-len(p[0]), p))) for first, found in by_first.items()}
 
 
@@ -304,8 +321,7 @@ def similarity(a: dict[str, float], b: dict[str, float]) -> float:
 
 def similar_answered(s: Session, text: str, limit: int = 3, *, exclude: int | None = None) -> list[Escalation]:
     """Answered public questions that ask the same thing, in French or English, whatever the wording."""
-    phrases = _item_phrases(s)
-    version = hash(tuple(sorted(phrases.items())))
+    phrases, version = _phrases_and_version(s)
     mine = concepts(text, phrases)
     if not mine:
         return []

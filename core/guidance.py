@@ -305,9 +305,12 @@ def design_links(ctx, text: str) -> bool:
     A known design gets its status, category and guidance; an unknown link to a design site is recorded as
     unreviewed and answered with a "not yet evaluated" notice; a withdrawn design gets a warning."""
     said = False
+    links = links_in(text)
+    if not links:
+        return False
     cooldown = timedelta(hours=ctx.hub.settings.guidance_cooldown_hours)
     not_designs = _not_design_urls(ctx)
-    for url, raw in links_in(text).items():
+    for url, raw in links.items():
         if url in not_designs or _flag_for_url(ctx.s, url) is not None:
             continue
         design = ctx.s.exec(select(Design).where(Design.url == url)).first()

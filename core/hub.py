@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
+from sqlalchemy import case, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -230,9 +231,8 @@ class Hub:
             person = self._person(s, author, now)
             if chat_kind == "private":
                 # Writing to the bot again lifts a block left by an earlier permanent delivery error.
-                blocked = s.get(BlockedChat, (platform, chat))
-                if blocked is not None:
-                    s.delete(blocked)
+                s.connection().execute(delete(BlockedChat).where(BlockedChat.platform == platform,
+                                                                 BlockedChat.chat == chat))
             community = self._community(s, platform, community_id, community_name) if community_id else None
             lang = person.language or (community.language if community else self.settings.default_language)
             ctx = Ctx(hub=self, s=s, now=now, person=person, platform=platform, chat=chat, chat_kind=chat_kind,
@@ -249,13 +249,24 @@ class Hub:
         return ctx.out
 
     def _first_time(self, s: Session, platform: str, event_id: str, now: datetime) -> bool:
-        try:
-            with s.begin_nested():
-                s.add(SeenEvent(platform=platform, event_id=str(event_id)[:128], seen_at=now))
-                s.flush()
-        except IntegrityError:
-            return False
-        return True
+        # One INSERT ... ON CONFLICT DO NOTHING (no savepoint round trips): no row inserted = seen before.
+        # A concurrent insert of the same event waits for the other transaction, then does nothing.
+        dialect = s.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - Relais runs on SQLite and PostgreSQL
+            try:
+                with s.begin_nested():
+                    s.add(SeenEvent(platform=platform, event_id=str(event_id)[:128], seen_at=now))
+                    s.flush()
+            except IntegrityError:
+                return False
+            return True
+        stmt = (insert(SeenEvent).values(platform=platform, event_id=str(event_id)[:128], seen_at=now)
+                .on_conflict_do_nothing(index_elements=["platform", "event_id"]).returning(SeenEvent.platform))
+        return s.connection().execute(stmt).first() is not None  # (rowcount is -1 with psycopg here)
 
     def _person(self, s: Session, who: Identity, now: datetime) -> Person:
         person = s.exec(select(Person).where(Person.platform == who.platform,
@@ -271,7 +282,11 @@ class Hub:
         else:
             if person.display_name != name:
                 person.display_name = name
-            person.last_seen_at = now
+            seen = person.last_seen_at
+            if seen is not None and seen.tzinfo is None:
+                seen = seen.replace(tzinfo=timezone.utc)  # SQLite gives naive UTC back
+            if seen is None or abs(now - seen) >= timedelta(minutes=1):
+                person.last_seen_at = now  # to the minute: not one more write per message
         return person
 
     def _community(self, s: Session, platform: str, platform_id: str, name: str | None) -> Community:
@@ -347,17 +362,25 @@ class Hub:
     def _within_rate(self, ctx: Ctx) -> bool:
         """A per-person flood limit, answered once per minute rather than every time."""
         limit = self.settings.flood_limit_per_minute
-        counter = ctx.s.get(RateCounter, ctx.person.id)
-        if counter is None:
-            counter = RateCounter(person_id=ctx.person.id, window_start=ctx.now, count=0)
-            ctx.s.add(counter)
-        if ctx.now - counter.window_start >= timedelta(minutes=1):
-            counter.window_start, counter.count, counter.warned = ctx.now, 0, False
-        counter.count += 1
-        if counter.count <= limit:
+        # One UPDATE ... RETURNING counts the message (a new minute starts a new window); a person's
+        # first message inserts the counter.
+        mine = RateCounter.person_id == ctx.person.id
+        new_window = RateCounter.window_start <= ctx.now - timedelta(minutes=1)
+        row = ctx.s.connection().execute(
+            update(RateCounter).where(mine).values(
+                window_start=case((new_window, ctx.now), else_=RateCounter.window_start),
+                count=case((new_window, 1), else_=RateCounter.count + 1),
+                warned=case((new_window, False), else_=RateCounter.warned),
+            ).returning(RateCounter.count, RateCounter.warned)).first()
+        if row is None:
+            ctx.s.add(RateCounter(person_id=ctx.person.id, window_start=ctx.now, count=1))
+            count, warned = 1, False
+        else:
+            count, warned = row
+        if count <= limit:
             return True
-        if not counter.warned:
-            counter.warned = True
+        if not warned:
+            ctx.s.connection().execute(update(RateCounter).where(mine).values(warned=True))
             ctx.reply("refused/flood", "refused", limit=limit)
         return False
 

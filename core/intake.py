@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import select
 
 from core import guidance
@@ -78,11 +79,9 @@ def propose(ctx, data: dict[str, Any], intent: str) -> Proposal:
         from core import escalation
 
         escalation.suggest_similar(ctx, data)  # answers already given come before the proposal
-    for old in ctx.s.exec(select(Proposal).where(Proposal.person_id == ctx.person.id,
-                                                 Proposal.platform == ctx.platform,
-                                                 Proposal.chat == ctx.chat,
-                                                 Proposal.status == "pending")):
-        old.status = "superseded"
+    ctx.s.execute(update(Proposal).where(Proposal.person_id == ctx.person.id, Proposal.platform == ctx.platform,
+                                         Proposal.chat == ctx.chat, Proposal.status == "pending")
+                  .values(status="superseded"))  # one statement; rows loaded in the session follow
     proposal = Proposal(person_id=ctx.person.id, platform=ctx.platform, chat=ctx.chat, kind=intent,
                         community_id=ctx.community.id if ctx.community else None, data=data, created_at=ctx.now)
     ctx.s.add(proposal)
