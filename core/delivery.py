@@ -74,19 +74,25 @@ def _due(platform: str, now: datetime, stale: datetime):
             OutboxMessage.next_attempt_at <= now)
 
 
-def _candidates(platform: str, now: datetime, stale: datetime, limit: int,
-                exclude_chats: frozenset[str] | set[str], per_chat: int | None):
+def _candidates(s: Session, platform: str, now: datetime, stale: datetime, limit: int,
+                exclude_chats: frozenset[str] | set[str], per_chat: int | None) -> list:
     """Conditions on the next due messages: at most ``per_chat`` per chat, none for ``exclude_chats``
-    (chats whose window is full: their messages wait in the table, not in a worker)."""
+    (chats whose window is full: their messages wait in the table, not in a worker). With ``per_chat``
+    the candidate ids are read first: a window function inside the locking query leaves PostgreSQL's
+    planner guessing on a freshly filled outbox."""
     cond = list(_due(platform, now, stale))
     if exclude_chats:
         cond.append(OutboxMessage.chat.not_in(sorted(exclude_chats)))
     if not per_chat:
         return cond
-    rank = func.row_number().over(partition_by=OutboxMessage.chat,
-                                  order_by=(OutboxMessage.priority, OutboxMessage.id)).label("rank")
-    ranked = select(OutboxMessage.id, rank).where(*cond).subquery()
-    return [*cond, OutboxMessage.id.in_(select(ranked.c.id).where(ranked.c.rank <= per_chat))]
+    # Rank within the head of the queue only, so a long outbox costs no more than a short one.
+    head = (select(OutboxMessage.id, OutboxMessage.chat, OutboxMessage.priority).where(*cond)
+            .order_by(OutboxMessage.priority, OutboxMessage.id).limit(max(limit * 20, 1000)).subquery())
+    rank = func.row_number().over(partition_by=head.c.chat, order_by=(head.c.priority, head.c.id)).label("rank")
+    ranked = select(head.c.id, head.c.priority, rank).subquery()
+    ids = list(s.exec(select(ranked.c.id).where(ranked.c.rank <= per_chat)
+                      .order_by(ranked.c.priority, ranked.c.id).limit(limit * 2)))
+    return [*cond, OutboxMessage.id.in_(ids)]
 
 
 def claim(db: Database, platform: str, now: datetime, *, limit: int = 50, worker: str | None = None,
@@ -100,9 +106,9 @@ def claim(db: Database, platform: str, now: datetime, *, limit: int = 50, worker
     policy = policy or RetryPolicy()
     worker = worker or worker_id()
     stale = now - timedelta(seconds=policy.claim_timeout_seconds)
-    cond = _candidates(platform, now, stale, limit, exclude_chats, per_chat)
     order = (OutboxMessage.priority, OutboxMessage.id)
     with db.session() as s:
+        cond = _candidates(s, platform, now, stale, limit, exclude_chats, per_chat)
         if db.is_postgres:  # LIMIT applies after skipping rows other workers hold
             rows = list(s.exec(select(OutboxMessage).where(*cond).order_by(*order).limit(limit)
                                .with_for_update(skip_locked=True)))
@@ -289,7 +295,8 @@ class DeliveryWorker:
         self.per_chat = per_chat
         self.name = name
         self.worker = (name or worker_id())[:64]
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # something changed: new messages (wake) or a send finished
+        self._woken = False  # new messages were announced: claim now
         self._stopping = False
         self._queue: list[OutboxMessage] = []
         self._in_flight: dict[int, asyncio.Task] = {}
@@ -301,6 +308,7 @@ class DeliveryWorker:
 
     def wake(self) -> None:
         """Tell the worker new messages are waiting (saves a poll interval)."""
+        self._woken = True
         self._wake.set()
 
     def stop(self) -> None:
@@ -488,7 +496,8 @@ class DeliveryWorker:
         errors = 0
         try:
             while not self._stopping:
-                woken = self._wake.is_set()
+                self._start_ready()  # what can go now goes before the database is asked for more
+                woken, self._woken = self._woken, False
                 room = 2 * self.batch - len(self._queue)
                 since = time.monotonic() - self._last_claim
                 if room > 0 and (woken or since >= self.poll_seconds
