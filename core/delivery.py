@@ -389,26 +389,31 @@ class DeliveryWorker:
                 if overall and self.pacer.wait((("overall",),)) > 0:
                     break
                 continue
-            self.pacer.take(keys, direct=row.direct)
+            taken = self.pacer.clock()
+            self.pacer.take(keys, direct=row.direct, now=taken)
             self._busy_chats.add(row.chat)
             started.append(row)
-            self._in_flight[row.id] = asyncio.create_task(self._deliver(row), name=f"outbox-{row.id}")
+            self._in_flight[row.id] = asyncio.create_task(self._deliver(row, taken), name=f"outbox-{row.id}")
         if started:
             ids = {r.id for r in started}
             self._queue = [m for m in self._queue if m.id not in ids]
         return soonest
 
-    async def _deliver(self, row: OutboxMessage) -> None:
+    async def _deliver(self, row: OutboxMessage, taken: float | None = None) -> None:
         try:
             try:
                 platform_id = await self.sender.send(row)
             except DeliveryError as exc:
+                if taken is not None:
+                    self.pacer.settle(row.chat, taken)
                 await self._failed(row, exc)
                 return
             except Exception as exc:  # an unexpected failure is retried, never lost
                 log.exception("unexpected error sending outbox message %s", row.id)
                 await self._failed(row, DeliveryError(repr(exc)[:300]))
                 return
+            if taken is not None:
+                self.pacer.settle(row.chat, taken)
             self._follow_hint(row)
             await self._db_write(mark_sent, self.db, row.id, platform_id, self.clock.now())
             self.sent_count += 1

@@ -105,7 +105,7 @@ TELEGRAM = RateLimits(
 # and reaches Discord bunched); message buckets of 5 per 5 s per channel.
 DISCORD = RateLimits(
     platform="discord",
-    overall=(Sliding(48, 1.0, slack=0.02), Bucket(48.0, 16)),
+    overall=(Sliding(48, 1.0, slack=0.02), Bucket(48.0, 8)),
     per_chat={"channel": Window(5, 5.0), "private": Window(5, 5.0)},
     kind_of=_discord_kind,
     # discord.py holds a request whose answer says the bucket is empty until the bucket resets (up
@@ -325,6 +325,14 @@ class Pacer:
             return
         slots = self._slots_for(key, direct)
         slots.blocked_until = max(slots.blocked_until, self.clock() + seconds)
+
+    def settle(self, chat: str, taken: float) -> None:
+        """A send taken at ``taken`` got its answer: if it opened its chat's fixed window, the platform
+        opened its own when the request arrived, somewhere before now; start ours now, so it never
+        ends before the platform's (without headers to tell the platform's exact reset)."""
+        slots = self._slots.get(("chat", chat))
+        if isinstance(slots, _Slots) and slots.start == taken:
+            slots.start = self.clock()
 
     def observe(self, chat: str, *, limit: int | None, remaining: int | None, reset_after: float | None,
                 direct: bool = False) -> None:
