@@ -55,9 +55,12 @@ def delivery_error(exc: BaseException) -> DeliveryError:
 
 
 class GlobalPacer:
-    """Keeps the bot under Discord's global limit (50 requests/s), which discord.py does not pace."""
+    """Keeps the bot under Discord's global limit (50 requests/s), which discord.py does not pace.
 
-    def __init__(self, rate: int = 45, period: float = 1.0) -> None:
+    It counts every request the sender makes (messages, DM channels, threads); the delivery worker
+    already paces messages below it (core.ratelimit), so this is the last guard, not the pace setter."""
+
+    def __init__(self, rate: int = 49, period: float = 1.0) -> None:
         self.rate, self.period = rate, period
         self._sent: deque[float] = deque()
         self._lock = asyncio.Lock()
