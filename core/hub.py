@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from core import catalog, permissions
 from core.db import Database
 from core.errors import BadInput, Refused
-from core.messages import Action, Button, Identity, Inbound, Outbound
+from core.messages import KINDS, Action, Button, Identity, Inbound, Outbound
 from core.models import (
     BlockedChat,
     Community,
@@ -161,6 +161,8 @@ class Hub:
                 context: dict[str, Any], buttons: tuple[Button, ...] = (), direct: bool = False,
                 reply_to: str | None = None, priority: int = 1, public: bool = False,
                 label: str = "") -> Outbound:
+        if kind not in KINDS:
+            raise ValueError(f"undocumented outbound kind {kind!r}: add it to core.messages.KINDS and the README")
         rendered = self.renderer.render(template, language, **context)
         text = rendered.text
         if public:

@@ -11,11 +11,14 @@ PLATFORMS = ("telegram", "discord", "console")
 # Kinds of outbound message (documented in README): what a message is for.
 KINDS = (
     "welcome", "help", "privacy",
-    "proposal", "need_recorded", "offer_recorded", "question_proposed",
-    "match", "need_nearby", "need_post", "commitment", "delivery", "status",
+    "proposal", "need_recorded", "offer_recorded",
+    "match", "maker_found", "need_nearby", "need_post",
+    "commitment", "commitment_notice", "progress", "progress_notice", "delivery", "delivery_notice",
+    "receipt_notice", "need_cancelled_notice", "need_closed_notice", "stale", "status",
     "guidance", "design_check", "warning",
-    "escalated", "ticket", "reminder", "answer", "similar_answers", "notice",
-    "briefing", "listing", "settings", "audit", "export",
+    "escalated", "escalated_for_you", "ticket", "ticket_unrouted", "reminder", "answer", "similar_answers",
+    "closed_ticket_notice", "notice",
+    "briefing", "listing", "settings", "export", "export_ready",
     "mydata", "forgotten", "info",
     "refused", "error",
 )
