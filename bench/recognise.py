@@ -141,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--messages", type=int, default=12000)
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--spacy-messages", type=int, default=3000, help="spaCy is slower: time it on this many")
+    ap.add_argument("--quick", action="store_true", help="3,000 messages, spaCy on 300")
     a = ap.parse_args(argv)
+    if a.quick:
+        a.messages, a.spacy_messages = min(a.messages, 3000), min(a.spacy_messages, 300)
     texts = varied(load_texts(a.corpus), a.messages)
     r = bench_recogniser(texts)
     print(f"recogniser: {len(texts)} messages, gazetteer={'yes' if r['gazetteer'] else 'no'}, "
