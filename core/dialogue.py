@@ -110,7 +110,7 @@ def step(ctx, text: str, location: tuple[float, float] | None) -> None:
         if location is not None:
             data["place"] = _nearest(ctx, location)
         elif not skip:
-            place = ctx.hub.places.lookup(answer)
+            place = ctx.hub.locate(ctx.s, answer)
             if place is None:
                 ctx.reply("refused/unknown_place", "refused", place=answer[:60])
                 return

@@ -103,12 +103,15 @@ class Hub:
     """Coordinates needs, offers, guidance, escalations and briefings; knows no chat platform."""
 
     def __init__(self, db: Database, *, settings: Settings | None = None, clock: Clock | None = None,
-                 renderer: Renderer | None = None, places: Any = None, recogniser: Any = None):
+                 renderer: Renderer | None = None, places: Any = None, recogniser: Any = None,
+                 online_geocoder: Any = None):
         self.db = db
         self.settings = settings or Settings()
         self.clock = clock or SystemClock()
         self.renderer = renderer or Renderer()
         self._places = places
+        self._online_geocoder = online_geocoder  # tests pass a fake; None means Nominatim when enabled
+        self._locator = None
         self._recogniser = recogniser
         self._catalog_version = 0
         self._recogniser_version = -1
@@ -123,6 +126,16 @@ class Hub:
             names = catalog.load_names(s)
         self.renderer.set_names(**names)
         self._catalog_version += 1
+
+    def locate(self, s: Session, query: str):
+        """A place someone typed ("st etienne", "69003"): offline first, online only when configured."""
+        if self._locator is None:
+            from core.geocode import Locator
+
+            self._locator = Locator(self.places, online=self.settings.geocoder_online,
+                                    user_agent=self.settings.geocoder_user_agent,
+                                    online_geocoder=self._online_geocoder)
+        return self._locator.locate(s, query)
 
     @property
     def places(self):

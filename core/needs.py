@@ -645,7 +645,7 @@ def query_needs(ctx, args: str) -> None:
 def listing_needs(ctx, near: str | None, item: str | None, status: str | None = None) -> None:
     from core import matching
 
-    place = ctx.hub.places.lookup(near) if near else None
+    place = ctx.hub.locate(ctx.s, near) if near else None
     if near and place is None:
         raise Refused("refused/unknown_place", place=near)
     rows = matching.open_needs(ctx.s, place=place, item=item, status=status, limit=15)
@@ -660,7 +660,7 @@ def listing_needs(ctx, near: str | None, item: str | None, status: str | None = 
 def listing_offers(ctx, near: str | None, tag: str | None = None) -> None:
     from core import matching
 
-    place = ctx.hub.places.lookup(near) if near else None
+    place = ctx.hub.locate(ctx.s, near) if near else None
     if near and place is None:
         raise Refused("refused/unknown_place", place=near)
     rows = matching.active_offers(ctx.s, place=place, tag=tag, limit=15)
