@@ -37,7 +37,7 @@ SKIP_BEFORE_ITEM = frozenset("de d of more extra other autres new nouveaux nouve
                              "grands grandes supplementaires additional".split())
 #: words before a number that make it a date, a department or a rank, not a count
 NOT_COUNT_BEFORE = frozenset("le du au dans sur in on depuis since n no num numero samu departement dept page "
-                             "version v rc mk i top from until".split())
+                             "version v rc mk i top from until over under above below aged".split())
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class CueTables:
     brands: dict[str, str]
     design_words: frozenset[str]
     model_words: frozenset[str]
-    implied_items: tuple[tuple[frozenset[str], str, frozenset[str]], ...]
+    implied_items: tuple[tuple[frozenset[str], str, frozenset[str], frozenset[str]], ...]
     words: dict[str, frozenset[str]]  # single-token context words by category
     known: frozenset[str]
     variant_words: frozenset[str]
@@ -94,7 +94,9 @@ def load_cues() -> CueTables:
             for p in tokenize_phrase(prefix)[:1]:
                 prefixes.setdefault(p, []).append((cat, float(weight)))
     implied = tuple(
-        (frozenset(w for x in rule["words"] for w in tokenize_phrase(x)), rule["item"], frozenset(rule["with_capabilities"]))
+        (frozenset(w for x in rule["words"] for w in tokenize_phrase(x)), rule["item"],
+         frozenset(rule.get("with_capabilities", ())),
+         frozenset(w for x in rule.get("with_words", ()) for w in tokenize_phrase(x)))
         for rule in data.get("implied_items", [])
     )
     return CueTables(

@@ -33,7 +33,8 @@ _ANCHORS = [
     ("dmy", r"(?<![\d/])(?P<d>[0-3]?\d)/(?P<m>[01]?\d)(?:/(?P<y>(?:20)?\d\d))?(?![\d/])"),
     ("dmonth", rf"\b(?P<d>[0-3]?\d)(?:er|e|eme|st|nd|rd|th)?\s{{1,2}}(?P<mon>{_MO})\b\.?(?:\s{{1,2}}(?P<y>20\d\d))?"),
     ("monthd", rf"\b(?P<mon>{_MO})\.?\s{{1,2}}(?P<d>[0-3]?\d)(?:st|nd|rd|th)?\b"),
-    ("in", r"\b(?P<lead>sous|dans|d'ici|d ici|within|in|en moins de|under|delai)\s{1,3}(?:les\s|the\s|next\s|prochaines?\s)?"
+    ("in", r"\b(?P<lead>sous|dans|d'ici|d ici|within|in|en moins de|under|delai)(?:\s{1,3}(?:ideal|souhaite|max|maximum|maxi))?"
+           r"(?:\s{0,2}:)?\s{1,3}(?:les\s|the\s|next\s|prochaines?\s)?"
            r"(?P<n>\d{1,3})\s{0,2}(?P<unit>h|heures?|hours?|hrs?|jours?|j|days?|semaines?|sem|weeks?)\b"),
     ("endmonth", rf"\b(?:fin|end)\s{{1,2}}(?:de\s|du\s|d'|of\s)?(?:(?:la|the)\s)?(?P<mon>{_MO}|mois|month)\b"),
     ("endweek", r"\b(?:(?:fin|end)\s{1,2}(?:de\s|of\s)?(?:la\s|the\s|this\s|cette\s)?(?:semaine|week)|cette semaine|this week)\b"),
@@ -48,7 +49,7 @@ _LEAD_BEFORE = re.compile(
     r"au plus tard le|au plus tard|deadline|delai|on|le|this|ce|cette|next|des|from|a partir de|a partir du|depuis|since|"
     r"after|apres|du|la)(?:\s(?:le|la|the))?[\s:,.-]{0,3}(?:(?:" + _WD + r")\.?,?\s{1,2})?(?:(?:la|the)\s)?$")
 
-_NON_DEADLINE_LEADS = {"des", "from", "a partir de", "a partir du", "depuis", "since", "after", "apres", "du"}
+_NON_DEADLINE_LEADS = {"des", "from", "a partir de", "a partir du", "depuis", "since", "after", "apres"}
 _STRONG_LEADS = {"avant", "pour", "d'ici", "d ici", "by", "before", "until", "till", "jusqu'a", "jusqu a",
                  "au plus tard", "au plus tard le", "deadline", "delai", "pour le", "avant le", "d'ici le", "sous",
                  "within", "dans", "in", "en moins de", "under"}

@@ -14,7 +14,7 @@ CATALOG_PATH = Path(__file__).resolve().parent.parent / "data" / "catalog.json"
 
 #: Function words ignored when matching names, so "masque en tissu" = "masques tissu" = "masque de tissu".
 STOPWORDS = frozenset(
-    "de d du des en pour a au aux l la le les un une the of for an".split()
+    "de d du des en pour a au aux l la le les un une the of for an type".split()
 )
 
 ITEM = "item"

@@ -39,6 +39,10 @@ _THIRD_PARTY = frozenset({"par", "by", "a", "au", "aux"})
 _DETS = frozenset({"le", "la", "les", "l", "un", "une", "the", "a", "an", "des", "ma", "mon", "sa", "son", "leur"})
 _EN_PRONOUN_BEFORE = frozenset("j je il on nous vous ils elles leur me m ne n y qui peux peut pouvons pourrais pourrait "
                                "vais va t s lui".split())
+_FOR = frozenset({"pour", "de", "d", "du", "des", "for", "of"})
+_POSSESSIVES = frozenset("nos vos leurs notre votre leur mes tes ses ces cet cette ce our their your my these those its".split())
+_LOST = frozenset({"je n ai plus", "j ai plus de", "no longer have", "i no longer", "je n ai plus de", "j ai plus"})
+_OF_THEM = frozenset({"them", "those", "these", "entre"})
 _PER_PERSON = frozenset({"chacun", "chacune", "each", "apiece", "perso"})
 _ABBREV = frozenset("env dr mme m mr st ste cf etc ex approx qte n no tel av bd ca vs".split())
 _PAST_PARTICIPLE_STEMS = frozenset({"livre", "livres", "livree", "livrees", "depose", "deposes", "deposees", "deposee"})
@@ -249,6 +253,7 @@ class Recogniser:
                 clause_ctx.setdefault(clause[a], set()).add(cat)
 
         repair_at = [(k, b) for k, lst in ctx_start.items() for cat, b in lst if cat == "repair"]
+        verb_at = [a for a, b, cats in scoring for cat, _w in cats if cat in ("need", "request", "offer", "offer_q")]
 
         def conditional(a: int) -> bool:
             """Is the cue at `a` inside an if-clause ("si un hôpital a des appareils en panne") or about things
@@ -256,10 +261,13 @@ class Recogniser:
             return any(toks[k] in _COND_ANY and clause[k] == clause[a] for k in range(max(0, a - 6), a)) or any(
                 k < a and sent[k] == sent[a] for k, _b in repair_at)
 
+        report_at: list[int] = []
         for a, b, cats in scoring:
             for cat, _w in cats:
                 if cat in ("stopped", "cancel", "report") and not conditional(a):
                     clause_ctx.setdefault(clause[a], set()).add(cat)
+                    if cat == "report":
+                        report_at.append(b)
 
         def ctx_at(i: int, cat: str) -> int | None:
             for k, b in ctx_start.get(i, ()):
@@ -291,8 +299,14 @@ class Recogniser:
                     mm.kept, mm.why = False, "already covered"
                 elif "broken_ctx" in cl:
                     mm.kept, mm.why = False, "broken equipment"
-                elif ctx_before(mm.i0, "repair", 6):
+                elif ctx_before(mm.i0, "repair", 6) or any(
+                        k < mm.i0 <= k + 15 and not any(k < x < mm.i0 for x in verb_at) for k, _b in repair_at):
                     mm.kept, mm.why = False, "equipment to repair"
+                elif any(b <= mm.i0 and mm.i0 - b <= 6 and clause[b - 1] == clause[mm.i0] for b in report_at):
+                    mm.kept, mm.why = False, "already made or delivered"  # "j'ai fini la commande de visières"
+                elif ctx_before(mm.i0, "cargo", 4) and any(x.kind == CAPABILITY and x.id == "transport" and x.i1 <= mm.i0
+                                                            and sent[x.i0] == sent[mm.i0] for x in mentions):
+                    mm.kept, mm.why = False, "what would be carried"
                 elif give_cue and ctx_before(mm.i0, "purpose", 4):
                     mm.kept, mm.why = False, "what donated material is for"
                 elif ctx_before(mm.i0, "negation", 2) and ("stopped" in cl):
@@ -309,9 +323,13 @@ class Recogniser:
         caps_kept = {mm.id for mm in mentions if mm.kind == CAPABILITY and mm.kept}
         if "materials" in caps_kept and not give_cue:
             caps_kept.discard("materials")
-        # implied items ("masques" from someone who sews are fabric masks)
-        for words_set, item, needs_caps in cues.implied_items:
-            if item in self.lexicon.item_ids and needs_caps & caps_kept and not any(mm.kind == ITEM and mm.id == item for mm in mentions):
+        # implied items ("masques" from someone who sews are fabric masks; "raccords" for diving masks are valve adapters)
+        tok_set = None
+        for words_set, item, needs_caps, needs_words in cues.implied_items:
+            if needs_words and tok_set is None:
+                tok_set = set(toks)
+            if item in self.lexicon.item_ids and ((needs_caps & caps_kept) or (needs_words and needs_words & tok_set)) \
+                    and not any(mm.kind == ITEM and mm.id == item for mm in mentions):
                 taken = {k for mm in mentions for k in range(mm.i0, mm.i1)}
                 for i, t in enumerate(toks):
                     if t in words_set and i not in taken:
@@ -322,7 +340,9 @@ class Recogniser:
         items = sorted((mm for mm in mentions if mm.kind == ITEM), key=lambda mm: mm.i0)
         for prev_mm, mm in zip(items, items[1:]):
             # "pièces détachées pour respirateur": the second item is what the first one is for
-            if prev_mm.id != mm.id and all(toks[k] in STOPWORDS for k in range(prev_mm.i1, mm.i0)) and mm.i0 > prev_mm.i1:
+            if prev_mm.id != mm.id and mm.i0 > prev_mm.i1 and mm.i0 - prev_mm.i1 <= 3 and any(
+                    toks[k] in _FOR for k in range(prev_mm.i1, mm.i0)) and all(
+                    toks[k] in STOPWORDS or toks[k] in _POSSESSIVES for k in range(prev_mm.i1, mm.i0)):
                 mm.kept, mm.why = False, f"what the {prev_mm.id} is for"
         kept_items = [mm for mm in items if mm.kept]
         item_at = {mm.i0: mm for mm in items}
@@ -371,6 +391,8 @@ class Recogniser:
             t = toks[b]
             if not t[0].isalpha() or t in words.get("free_after", ()) or t in words.get("unit", ()):
                 return False
+            if t in ("of", "d") and b + 1 < n and toks[b + 1] in _OF_THEM:
+                return False
             if b in item_at or is_rate(b) or ctx_at(b, "approx") is not None or ctx_at(b, "free_after") is not None:
                 return False
             return True
@@ -414,7 +436,7 @@ class Recogniser:
                         ok = False
                     if ok and not sep and not suffix:
                         # thousands written with a space: "1 500", "12 430"
-                        while b < n and len(toks[b]) == 3 and toks[b].isdigit() and p.starts[b] - p.ends[b - 1] == 1 and v < 1000:
+                        while b < n and len(toks[b]) == 3 and toks[b].isdigit() and p.norm[p.ends[b - 1]:p.starts[b]] == " " and v < 1000:
                             v = v * 1000 + int(toks[b])
                             b += 1
                         # a range gives its lower bound: "3-4", "20 à 30", "20 to 30"
@@ -465,9 +487,11 @@ class Recogniser:
                 continue
             if prev in month_words or nxt in month_words:
                 continue
+            if nxt in ("par", "per") and b + 1 < n and toks[b + 1][:1].isalpha() and not is_rate(b):
+                continue  # "2 par résident", "2 per person": a share, not a count
             if (nxt == "/" and b + 1 < n and toks[b + 1][:1].isdigit()) or (prev == "/" and a > 1 and toks[a - 2][:1].isdigit()):
                 continue
-            if not is_word and value >= 1000 and len(t) == 5 and b == a + 1 and b not in item_at and not item_after(b):
+            if not is_word and value >= 1000 and len(t) == 5 and t.isdigit() and b == a + 1 and b not in item_at and not item_after(b):
                 continue  # a postcode
             if not is_word and 1900 <= value <= 2100 and not item_after(b) and not (
                     nxt in words.get("unit", ()) or is_rate(b)):
@@ -522,6 +546,7 @@ class Recogniser:
                 qty_weak.setdefault(mm.id, 1)
 
         # ---- intent scores
+        mention_starts = {mm.i0 for mm in mentions}
         S = {"need": 0.0, "offer": 0.0, "question": 0.0, "other": 0.5}
         topic = dict.fromkeys(TOPICS, 0.0)
         seen_qmark = False
@@ -544,7 +569,8 @@ class Recogniser:
                         x in _COND_WHO and (k == sent_start[sent[a]] or (k > 0 and toks[k - 1] in _WHO_LEAD)
                                             or (in_q and (k == 0 or clause[k - 1] != clause[k])))
                         for k, x in enumerate(window, start=lo))
-                    if any(x in _NEG_BEFORE_NEED for x in toks[max(sent_start[sent[a]], a - 4):a]):
+                    if any(toks[k] in _NEG_BEFORE_NEED and clause[k] == clause[a]
+                           for k in range(max(sent_start[sent[a]], a - 4), a)):
                         S["other"] += w * 0.5
                         why.append(f"negated need '{phrase}'")
                     elif cond:
@@ -577,6 +603,8 @@ class Recogniser:
                         why.append(f"{cat} cue '{phrase}' ignored: conditional")
                         continue
                     ww = w * (0.4 if cat in ("cancel", "thanks", "stopped") and a < contrast_last else 1.0)
+                    if cat == "stopped" and phrase in _LOST and not any(b <= k <= b + 3 for k in mention_starts):
+                        ww *= 0.3  # "je n'ai plus de clients" is not "je n'ai plus d'imprimante"
                     if in_q and cat in ("cancel", "report", "stopped"):
                         ww *= 0.3  # "est-on couverts par l'assurance ?" asks, it does not report
                     S["other"] += ww

@@ -57,6 +57,14 @@ _TOKEN = re.compile(r"\d{1,40}(?:[.,]\d{1,40}){0,3}[^\W_]{0,20}|[^\W\d_][^\W_]{0
 
 STEM_MIN = 4
 
+#: chat spellings read as the word they stand for (the offsets still point at what was typed)
+_ALIASES = {
+    "qqun": "qqn", "qq1": "qqn", "kelkun": "qqn", "quelquun": "qqn", "qqns": "qqn",
+    "ds": "dans", "tjrs": "toujours", "tjs": "toujours", "pk": "pourquoi", "pq": "pourquoi", "cmt": "comment",
+    "koi": "quoi", "hosto": "hopital", "hostos": "hopitaux", "hopitals": "hopitaux", "bjr": "bonjour",
+    "slt": "salut", "pls": "please", "plz": "please", "thx": "thanks",
+}
+
 
 def fold(text: str) -> str:
     """Lower-case, accent-free text of the same length as `text`."""
@@ -105,7 +113,8 @@ def prepare(text: str) -> Prepared:
     starts: list[int] = []
     ends: list[int] = []
     for m in _TOKEN.finditer(norm):
-        toks.append(m.group(0))
+        tok = m.group(0)
+        toks.append(_ALIASES.get(tok, tok))
         starts.append(m.start())
         ends.append(m.end())
         if len(toks) >= MAX_TOKENS:
