@@ -199,6 +199,7 @@ class Hub:
                 language=o.language, buttons=[{"label": b.label, "action": b.action, "style": b.style}
                                               for b in o.buttons],
                 reply_to=o.reply_to, priority=o.priority, next_attempt_at=now, created_at=now,
+                attachment=o.attachment, attachment_name=o.attachment_name,
                 status="sending" if o.claimed else "pending", claimed_at=now if o.claimed else None,
                 claimed_by=claim[1] if o.claimed and claim else None,
             )

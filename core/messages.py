@@ -98,6 +98,8 @@ class Outbound:
     outbox_id: int | None = None
     claimed: bool = False  # stored already claimed by the caller (an interaction answered directly)
     label: str = ""  # a human-readable recipient for logs and the console
+    attachment: bytes | None = None  # a file sent with the text (the briefing's PNG chart)
+    attachment_name: str | None = None  # its file name, e.g. "briefing.png"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -112,4 +114,6 @@ class Outbound:
             "direct": self.direct,
             "buttons": [{"label": b.label, "action": b.action} for b in self.buttons],
             "outbox_id": self.outbox_id,
+            "attachment": ({"name": self.attachment_name, "bytes": len(self.attachment)}
+                           if self.attachment else None),
         }

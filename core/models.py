@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Index, MetaData, UniqueConstraint
+from sqlalchemy import JSON, Index, LargeBinary, MetaData, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # A naming convention before the first migration keeps constraint names stable
@@ -321,6 +321,8 @@ class OutboxMessage(SQLModel, table=True):
     text: str
     language: str = Field(default="fr", max_length=5)
     buttons: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    attachment: bytes | None = Field(default=None, sa_type=LargeBinary)  # e.g. the briefing's PNG chart
+    attachment_name: str | None = Field(default=None, max_length=100)  # its file name ("briefing.png")
     reply_to: str | None = Field(default=None, max_length=64)
     priority: int = 1  # 0: reply to a person's own action, 1: normal, 2: bulk
     status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed

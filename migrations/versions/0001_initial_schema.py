@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 00:58:16.562230
+Create Date: 2026-11-22 02:06:52.371657
 """
 from typing import Sequence, Union
 
@@ -113,6 +113,8 @@ def upgrade() -> None:
     sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
     sa.Column('buttons', sa.JSON(), nullable=False),
+    sa.Column('attachment', sa.LargeBinary(), nullable=True),
+    sa.Column('attachment_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
     sa.Column('reply_to', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -298,6 +300,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_need_lat_lon', ['lat', 'lon'], unique=False)
         batch_op.create_index(batch_op.f('ix_need_requester_id'), ['requester_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_need_status'), ['status'], unique=False)
+        batch_op.create_index('ix_need_status_created_at', ['status', 'created_at', 'category'], unique=False)
 
     op.create_table('offer',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -323,6 +326,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('offer', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_offer_created_at'), ['created_at'], unique=False)
+        batch_op.create_index('ix_offer_created_at_department', ['created_at', 'department'], unique=False)
         batch_op.create_index(batch_op.f('ix_offer_department'), ['department'], unique=False)
         batch_op.create_index('ix_offer_lat_lon', ['lat', 'lon'], unique=False)
         batch_op.create_index(batch_op.f('ix_offer_maker_id'), ['maker_id'], unique=False)
@@ -452,10 +456,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_offer_maker_id'))
         batch_op.drop_index('ix_offer_lat_lon')
         batch_op.drop_index(batch_op.f('ix_offer_department'))
+        batch_op.drop_index('ix_offer_created_at_department')
         batch_op.drop_index(batch_op.f('ix_offer_created_at'))
 
     op.drop_table('offer')
     with op.batch_alter_table('need', schema=None) as batch_op:
+        batch_op.drop_index('ix_need_status_created_at')
         batch_op.drop_index(batch_op.f('ix_need_status'))
         batch_op.drop_index(batch_op.f('ix_need_requester_id'))
         batch_op.drop_index('ix_need_lat_lon')
