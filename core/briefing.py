@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlmodel import Session, func, select
 
 from core.hub import need_ref, ticket_ref
@@ -137,4 +137,22 @@ def compose(s: Session, community: Community, now: datetime, since: datetime | N
         "changes": [{"action": c.action, "subject": c.subject, "ref": c.subject.rpartition(":")[2],
                      "before": c.before or {}, "after": c.after or {}} for c in changes],
         "figures": figures, "delta": delta,
+        "open_by_department": open_by_department(s),
     }
+
+
+CHART_DEPARTMENTS = 10
+
+
+def open_by_department(s: Session, limit: int = CHART_DEPARTMENTS) -> list[dict[str, Any]]:
+    """Units of open needs (not category 4) by department: committed and still uncovered, the most
+    uncovered first; a line of unknown quantity counts only what was committed for it."""
+    committed = case((NeedLine.committed > NeedLine.quantity, NeedLine.quantity), else_=NeedLine.committed)
+    uncovered = case((NeedLine.quantity > NeedLine.committed, NeedLine.quantity - NeedLine.committed), else_=0)
+    dept = func.coalesce(Need.department, "?")
+    total_uncovered = func.sum(uncovered)
+    rows = s.exec(select(dept, func.sum(committed), total_uncovered)
+                  .select_from(Need).join(NeedLine, NeedLine.need_id == Need.id)
+                  .where(Need.status.in_(tuple(NeedStatus.ACTIVE)), Need.category.is_distinct_from(4))
+                  .group_by(dept).order_by(total_uncovered.desc(), dept).limit(limit))
+    return [{"department": d, "committed": int(c or 0), "uncovered": int(u or 0)} for d, c, u in rows]

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from core import briefing, escalation
+from core import briefing, charts, escalation
 from core.hub import Hub, ticket_ref
 from core.messages import Outbound
 from core.commands import command
@@ -28,9 +28,26 @@ def briefing_outbound(hub: Hub, s: Session, community: Community, now: datetime,
                       data: dict[str, Any] | None = None) -> Outbound:
     data = data or briefing.compose(s, community, now)
     chat = community.briefing_channel or community.platform_id
-    return hub.compose(platform=community.platform, chat=chat, kind="briefing", template="briefing",
-                       language=community.language, context=data, priority=2, public=True,
-                       label=f"{community.platform}:#{chat}")
+    out = hub.compose(platform=community.platform, chat=chat, kind="briefing", template="briefing",
+                      language=community.language, context=data, priority=2, public=True,
+                      label=f"{community.platform}:#{chat}")
+    out.attachment = briefing_chart(hub, data, community.language)
+    out.attachment_name = charts.BRIEFING_CHART_NAME if out.attachment else None
+    return out
+
+
+def briefing_chart(hub: Hub, data: dict[str, Any], language: str) -> bytes | None:
+    """The briefing's PNG (open needs by department), labelled in the community's language; None when
+    no need is open. A chart that fails to render leaves the briefing text-only."""
+    rows = data.get("open_by_department") or []
+    if not rows:
+        return None
+    rendered = hub.renderer.render("chart/briefing_labels", language)
+    try:
+        return charts.briefing_chart(rows, charts.parse_labels(rendered.text), rendered.title)
+    except Exception:  # a picture is a bonus: the briefing goes out without it
+        log.exception("briefing chart not rendered")
+        return None
 
 
 def run_briefings(hub: Hub, now: datetime | None = None) -> list[Outbound]:
