@@ -197,6 +197,9 @@ class Console:
                 self.out.write(f"    ┃ {text_line}\n")
             if o.buttons:
                 self.out.write("    ┃ " + " ".join(f"[{b.label}]" for b in o.buttons) + "\n")
+            if o.attachment:
+                size = max(1, round(len(o.attachment) / 1024))
+                self.out.write(f"    ┃ [image: {o.attachment_name or 'attachment'}, {size} KB]\n")
         self.out.flush()
         if mark:
             self.hub.mark_delivered([o.outbox_id for o in outs if o.outbox_id])

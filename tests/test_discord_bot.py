@@ -378,3 +378,34 @@ def test_discord_failures_map_onto_delivery_rules():
     for error in (http(500), http(503), OSError("reset")):
         mapped = delivery_error(error)
         assert not mapped.permanent and mapped.retry_after is None
+
+
+# ----------------------------------------------------------------------------- 10. the briefing's chart
+
+
+async def test_the_briefing_goes_out_with_its_chart_as_a_file(api, bot, hub, clock):
+    from datetime import timedelta
+
+    from core import jobs
+    from core.models import NeedLine
+
+    channel = api.channel("général")
+    with hub.db.session() as s:
+        s.add(Community(platform="discord", platform_id=str(api.guild.id), name="Makers 37", language="fr",
+                        briefing_channel=str(channel.id), created_at=clock.now() - timedelta(days=2)))
+        need = Need(platform="telegram", chat="1001", place_name="Tours", department="37", category=2,
+                    created_at=clock.now())
+        s.add(need)
+        s.flush()
+        s.add(NeedLine(need_id=need.id, item_id="face_shield", quantity=200, committed=50))
+    clock.advance(hours=22)  # Tuesday 08:00 in Paris
+    [out] = jobs.run_briefings(hub)
+    assert out.attachment.startswith(b"\x89PNG")
+    bot.worker.wake()
+    [posted] = await api.wait_for(channel_id=channel.id)
+    assert "N-1" in posted.content and "Point du matin" in posted.content
+    [file] = posted.attachments
+    assert file["filename"] == "briefing.png" and file["content"] == out.attachment
+    [row] = await eventually(lambda: rows(hub, OutboxMessage, OutboxMessage.kind == "briefing",
+                                          OutboxMessage.status == "sent"))
+    assert row.platform_message_id == str(posted.id)

@@ -236,8 +236,30 @@ async def test_briefing_posted_to_a_group(bot, tg, hub, clock):
     assert out.chat == str(GROUP) and out.kind == "briefing"
     bot.worker.wake()
     await settled(tg, hub)
-    [briefing] = tg.messages(GROUP)[before:]
+    [briefing, chart] = tg.messages(GROUP)[before:]  # the text, then its chart as a photo
     assert "N-1" in briefing.plain_text and briefing.parse_mode == "HTML"
+    assert briefing.method == "sendMessage" and chart.method == "sendPhoto"
+    assert chart.file == out.attachment and chart.file.startswith(b"\x89PNG")
+    assert chart.plain_text == out.title and chart.text == f"<b>{out.title}</b>"  # the title as its caption
+    [row] = rows(hub, OutboxMessage, OutboxMessage.kind == "briefing")
+    assert row.status == "sent" and row.platform_message_id == str(briefing.message_id)
+
+
+async def test_a_briefing_with_nothing_open_is_text_only(bot, tg, hub, clock):
+    member = Speaker(tg, hub, PAUL, chat=GROUP)
+    await member.say("/aide")
+    with hub.db.session() as s:
+        community = s.exec(select(Community).where(Community.platform_id == str(GROUP))).one()
+        community.briefing_channel = str(GROUP)
+        community.created_at = clock.now() - timedelta(days=2)
+    clock.advance(hours=22)
+    before = len(tg.messages(GROUP))
+    [out] = jobs.run_briefings(hub)
+    assert out.attachment is None
+    bot.worker.wake()
+    await settled(tg, hub)
+    [briefing] = tg.messages(GROUP)[before:]
+    assert briefing.method == "sendMessage" and "Point du matin" in briefing.plain_text
 
 
 async def test_same_update_delivered_twice_is_recorded_once(bot, tg, hub):
@@ -492,3 +514,13 @@ def test_telegram_errors_map_to_delivery_outcomes():
                       BadRequest("Bad Request: message is too long")):
         error = delivery_error(transient)
         assert not error.permanent and error.retry_after is None
+
+
+def test_a_photo_caption_is_the_escaped_title_within_telegram_limit():
+    from bots.telegram.sender import CAPTION_LIMIT, caption
+
+    assert (caption("Point du matin – Makers <37> & co", html=True)
+            == "<b>Point du matin – Makers &lt;37&gt; &amp; co</b>")
+    assert caption("A <b>", html=False) == "A <b>" and caption(None, html=True) is None
+    long = caption("&" * 400, html=True)  # 2,000 characters once escaped
+    assert len(long) <= CAPTION_LIMIT and long.endswith("…</b>") and "&amp;" in long

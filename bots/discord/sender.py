@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import time
 from collections import deque
@@ -78,7 +79,8 @@ class GlobalPacer:
 
 
 class DiscordSender:
-    """The core's ``Sender`` for Discord: channel messages, replies, DMs, need posts with their thread."""
+    """The core's ``Sender`` for Discord: channel messages, replies, DMs, need posts with their thread.
+    An attachment (the briefing's chart) goes as a file with the last part of the text."""
 
     platform = "discord"
 
@@ -98,15 +100,19 @@ class DiscordSender:
         channel_id = await self._channel_for(message)
         channel = self.client.get_partial_messageable(channel_id)
         first: discord.Message | None = None
-        for index, (content, view) in enumerate(message_parts(message.text, message.title,
-                                                              message.buttons or [])):
+        parts = message_parts(message.text, message.title, message.buttons or [])
+        for index, (content, view) in enumerate(parts):
             reference = None
             if index == 0 and message.reply_to and str(message.reply_to).isdigit():
                 reference = discord.MessageReference(message_id=int(message.reply_to), channel_id=channel_id,
                                                      fail_if_not_exists=False)
+            file = discord.utils.MISSING
+            if message.attachment and index == len(parts) - 1:
+                file = discord.File(io.BytesIO(bytes(message.attachment)),
+                                    filename=message.attachment_name or "image.png")
             await self.pacer.wait()
             sent = await channel.send(content, view=view or discord.utils.MISSING, reference=reference,
-                                      allowed_mentions=NO_MENTIONS, mention_author=False,
+                                      allowed_mentions=NO_MENTIONS, mention_author=False, file=file,
                                       nonce=f"relais-{message.id}-{index}")
             first = first or sent
         if first is not None and message.kind == "need_post":

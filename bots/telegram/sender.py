@@ -11,7 +11,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParam
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bots.telegram.render import MESSAGE_LIMIT, render_parts, split_message
+from bots.telegram.render import MESSAGE_LIMIT, escape, render_parts, split_message
 from core.errors import DeliveryError
 from core.models import OutboxMessage
 
@@ -20,6 +20,7 @@ __all__ = ["CALLBACK_DATA_LIMIT", "TelegramSender", "delivery_error", "keyboard"
 log = logging.getLogger(__name__)
 
 CALLBACK_DATA_LIMIT = 64  # bytes
+CAPTION_LIMIT = 1024  # characters of a photo's caption
 BUTTONS_PER_ROW = 3
 _PERMANENT_BAD_REQUESTS = ("chat not found", "user not found", "chat_write_forbidden", "have no rights to send",
                            "not enough rights", "peer_id_invalid", "group chat was deactivated")
@@ -59,6 +60,21 @@ def keyboard(buttons: list[dict[str, Any]] | None) -> InlineKeyboardMarkup | Non
     return InlineKeyboardMarkup(rows)
 
 
+def caption(title: str | None, *, html: bool) -> str | None:
+    """A photo's caption: the message's title (the text went before it as messages), bold in HTML,
+    cut to fit Telegram's 1,024 characters."""
+    if not title:
+        return None
+    title = " ".join(title.split())
+    limit = CAPTION_LIMIT - len("<b></b>")
+    measure = (lambda t: len(escape(t))) if html else len
+    if measure(title) > limit:
+        while title and measure(title + "…") > limit:
+            title = title[:-1]
+        title = title.rstrip() + "…"
+    return f"<b>{escape(title)}</b>" if html else title
+
+
 def plain_parts(text: str, title: str | None) -> list[str]:
     whole = f"{title}\n{text}" if title else text
     return [p for p in split_message(whole, MESSAGE_LIMIT) if p.strip()]
@@ -68,7 +84,8 @@ class TelegramSender:
     """The delivery worker's Telegram side: one outbox message becomes one or more Telegram messages.
 
     A long message is sent in parts; when a later part fails, the retry resumes after the parts
-    already sent (remembered in memory, so only a crash between parts can repeat one)."""
+    already sent (remembered in memory, so only a crash between parts can repeat one). An attachment
+    (the briefing's chart) follows the text as a photo (``sendPhoto``) captioned with the title."""
 
     platform = "telegram"
 
@@ -126,4 +143,20 @@ class TelegramSender:
                 sent = await self.bot.send_message(**kwargs)
             last_id = str(sent.message_id)
             self._progress[message.id] = index + 1
+        if message.attachment and done <= len(parts):
+            photo: dict[str, Any] = {
+                "chat_id": chat_id,
+                "photo": bytes(message.attachment),
+                "filename": message.attachment_name or "image.png",
+                "caption": caption(message.title, html=html),
+                "parse_mode": ParseMode.HTML if html else None,
+                "reply_parameters": reply if not parts else None,
+            }
+            try:
+                sent = await self.bot.send_photo(**photo)
+            except ChatMigrated as exc:
+                photo["chat_id"] = exc.new_chat_id
+                sent = await self.bot.send_photo(**photo)
+            last_id = last_id or str(sent.message_id)
+            self._progress[message.id] = len(parts) + 1
         return last_id
