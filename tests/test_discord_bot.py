@@ -104,8 +104,10 @@ async def test_offer_message_confirmed_with_the_button_is_recorded(api, bot, hub
     [offer] = rows(hub, Offer)
     assert offer.maker_id == person_of(hub, bob).id and offer.place_name == "Tours"
     await api.wait_for(lambda: proposal.components == [])  # settled: its buttons are gone
+    # The worker records the send after Discord has answered: wait for that write too.
+    await eventually(lambda: rows(hub, OutboxMessage, OutboxMessage.kind == "proposal")[0].status == "sent")
     [row] = rows(hub, OutboxMessage, OutboxMessage.kind == "proposal")
-    assert row.status == "sent" and row.platform_message_id == str(proposal.id)
+    assert row.platform_message_id == str(proposal.id)
 
 
 # ----------------------------------------------------------------------------- 2. chit-chat
