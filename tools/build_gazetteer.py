@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import math
 import io
 import lzma
 import struct
@@ -229,6 +230,22 @@ def wkb_centroid(hexstr: str) -> tuple[float, float] | None:
     return best[2], best[1]
 
 
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 12742.0 * math.asin(math.sqrt(h))
+
+
+def town_hall_or_centre(c: dict[str, str]) -> tuple[float, float] | None:
+    """The town hall's position, unless the source put it far outside the commune (a few have a
+    longitude with the wrong sign, or the latitude twice): then the centre of the commune's shape."""
+    hall = wkb_point(c["mairie_localisation"])
+    centre = wkb_centroid(c["geometry"])
+    if hall is not None and centre is not None and _km(hall, centre) > 20:
+        return centre
+    return hall or centre
+
+
 def load_words() -> dict[str, float]:
     """Folded dictionary words (lower-case entries only) -> zipf frequency in French or English."""
     from wordfreq import zipf_frequency
@@ -284,7 +301,7 @@ def main() -> None:
             continue  # the chef-lieu of a commune nouvelle, same name as the commune
         home = parent or c
         dep = dep_code.get(home["departement_id"], "")
-        coords = wkb_point(c["mairie_localisation"]) or wkb_centroid(c["geometry"])
+        coords = town_hall_or_centre(c)
         if coords is None and parent is not None:
             coords = wkb_point(parent["mairie_localisation"]) or wkb_centroid(parent["geometry"])
         if coords is None and kind == "C":
