@@ -295,3 +295,29 @@ def test_small_gazetteer_from_rows_recomputes_keys():
     assert small.find_in_text("dispo à Tours").name == "Tours"
     assert small.find_in_text("deux tours de cou") is None
     assert small.nearest(47.35, 0.66).name == "Joué-lès-Tours"
+
+
+def test_every_metropolitan_commune_lies_near_its_departement():
+    """Guards the shipped data against source errors (a longitude with the wrong sign, a latitude twice)."""
+    import csv
+    import gzip
+    import statistics
+    from collections import defaultdict
+    from pathlib import Path
+
+    import core.places
+
+    path = Path(core.places.__file__).parent / "data" / "communes.tsv.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    by_dep = defaultdict(list)
+    for row in rows:
+        by_dep[row["dep"]].append((float(row["lat"]), float(row["lon"]), row["name"]))
+    far = []
+    for dep, points in by_dep.items():
+        if dep.startswith("97"):
+            continue
+        centre = (statistics.median(p[0] for p in points), statistics.median(p[1] for p in points))
+        far += [(dep, name) for lat, lon, name in points if distance_km((lat, lon), centre) > 150]
+    assert len(rows) > 34_000
+    assert far == []

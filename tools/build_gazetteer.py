@@ -236,11 +236,16 @@ def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
     return 12742.0 * math.asin(math.sqrt(h))
 
 
+def _finite(point: tuple[float, float] | None) -> tuple[float, float] | None:
+    """A point, or None when the source gave no usable one (an empty shape yields NaN)."""
+    return point if point is not None and all(math.isfinite(v) for v in point) else None
+
+
 def town_hall_or_centre(c: dict[str, str]) -> tuple[float, float] | None:
     """The town hall's position, unless the source put it far outside the commune (a few have a
     longitude with the wrong sign, or the latitude twice): then the centre of the commune's shape."""
-    hall = wkb_point(c["mairie_localisation"])
-    centre = wkb_centroid(c["geometry"])
+    hall = _finite(wkb_point(c["mairie_localisation"]))
+    centre = _finite(wkb_centroid(c["geometry"]))
     if hall is not None and centre is not None and _km(hall, centre) > 20:
         return centre
     return hall or centre
@@ -303,13 +308,10 @@ def main() -> None:
         dep = dep_code.get(home["departement_id"], "")
         coords = town_hall_or_centre(c)
         if coords is None and parent is not None:
-            coords = wkb_point(parent["mairie_localisation"]) or wkb_centroid(parent["geometry"])
+            coords = town_hall_or_centre(parent)
         if coords is None and kind == "C":
             # A recent commune nouvelle without its own shape: the mean of its former communes.
-            parts = [
-                wkb_point(d["mairie_localisation"]) or wkb_centroid(d["geometry"])
-                for d in children.get(c["id"], [])
-            ]
+            parts = [town_hall_or_centre(d) for d in children.get(c["id"], [])]
             parts = [p for p in parts if p is not None]
             if parts:
                 coords = (sum(p[0] for p in parts) / len(parts), sum(p[1] for p in parts) / len(parts))
@@ -317,7 +319,7 @@ def main() -> None:
             # Last resort: the mean position of the communes sharing its postcode.
             mine = set(cps.get(c["id"], []))
             near = [
-                wkb_point(o["mairie_localisation"])
+                town_hall_or_centre(o)
                 for o in communes
                 if o["type"] == "COM" and o is not c and mine & set(cps.get(o["id"], []))
             ]
