@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import select
 
 from core import intake
@@ -24,10 +25,13 @@ def _get(ctx) -> Dialogue | None:
                                              Dialogue.chat == ctx.chat)).first()
 
 
+_ACTIVE = select(Dialogue.id).where(Dialogue.person_id == bindparam("pid"), Dialogue.platform == bindparam("platform"),
+                                    Dialogue.chat == bindparam("chat")).limit(1)  # built once: every message asks
+
+
 def active(ctx) -> bool:
-    return ctx.s.exec(select(Dialogue.id).where(Dialogue.person_id == ctx.person.id,
-                                                Dialogue.platform == ctx.platform,
-                                                Dialogue.chat == ctx.chat).limit(1)).first() is not None
+    return ctx.s.execute(_ACTIVE, {"pid": ctx.person.id, "platform": ctx.platform,
+                                   "chat": ctx.chat}).first() is not None
 
 
 def cancel(ctx) -> bool:

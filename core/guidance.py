@@ -9,12 +9,14 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -183,12 +185,25 @@ def category_context(ctx, category: int, lang: str | None = None) -> dict[str, A
             "open_research_url": ctx.hub.settings.open_research_url}
 
 
+_ITEM_CATEGORIES = select(Item.id, Item.category).where(Item.id.in_(bindparam("ids", expanding=True)))
+
+
+def item_categories(s: Session, item_ids: Iterable[str]) -> dict[str, int | None]:
+    """The risk category of each known item among ``item_ids``, in one query."""
+    ids = list(dict.fromkeys(i for i in item_ids if i))
+    if not ids:
+        return {}
+    return {item_id: category for item_id, category in s.execute(_ITEM_CATEGORIES, {"ids": ids})}
+
+
 def _categories(ctx, item_ids: Iterable[str]) -> dict[int, list[str]]:
     by_cat: dict[int, list[str]] = {}
-    for item_id in dict.fromkeys(i for i in item_ids if i):
-        item = ctx.s.get(Item, item_id)
-        if item is not None and item.category:
-            by_cat.setdefault(item.category, []).append(item.id)
+    ids = list(dict.fromkeys(i for i in item_ids if i))
+    categories = item_categories(ctx.s, ids)
+    for item_id in ids:
+        category = categories.get(item_id)
+        if category:
+            by_cat.setdefault(category, []).append(item_id)
     return by_cat
 
 
@@ -397,9 +412,17 @@ def _phrase_matches(pattern: str, folded_text: str) -> bool:
     return any(len({toks[j] for j in where if i <= j < i + window}) == len(content) for i in where)
 
 
+_CLAIMS = select(FlaggedClaim.id, FlaggedClaim.pattern, FlaggedClaim.note).order_by(FlaggedClaim.id)
+
+
+@lru_cache(maxsize=1024)
+def _folded_pattern(pattern: str) -> str:
+    return fold(pattern)
+
+
 def flagged_claims(ctx, text: str) -> bool:
     """Reposts of a link or claim the authority flagged as dubious get a warning with the trusted sources."""
-    claims = list(ctx.s.exec(select(FlaggedClaim).order_by(FlaggedClaim.id)))
+    claims = ctx.s.execute(_CLAIMS).all()  # read on every message (another process may flag one): plain rows
     if not claims:
         return False
     hits: list[FlaggedClaim] = []
@@ -412,7 +435,7 @@ def flagged_claims(ctx, text: str) -> bool:
     for claim in claims:
         if claim in hits or claim.pattern.startswith("https://"):
             continue
-        if _phrase_matches(fold(claim.pattern), folded):
+        if _phrase_matches(_folded_pattern(claim.pattern), folded):
             hits.append(claim)
     said = False
     for claim in hits[:2]:

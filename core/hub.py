@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import case, delete, update
+from sqlalchemy import bindparam, case, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -37,6 +37,37 @@ from core.text import clean, redact_contacts
 log = logging.getLogger(__name__)
 
 COMMAND_RE = re.compile(r"^/(?P<name>[A-Za-zÀ-ÿ_]{1,32})(?:@\w+)?(?:\s+(?P<args>.*))?$", re.S)
+
+# The statements every inbound event runs, built once with bound parameters: building a statement costs
+# more Python time than SQLite takes to run it.
+_PERSON = select(Person).where(Person.platform == bindparam("platform"), Person.platform_id == bindparam("pid"))
+_COMMUNITY = select(Community).where(Community.platform == bindparam("platform"),
+                                     Community.platform_id == bindparam("pid"))
+_UNBLOCK = delete(BlockedChat).where(BlockedChat.platform == bindparam("platform"),
+                                     BlockedChat.chat == bindparam("chat"))
+_new_window = RateCounter.window_start <= bindparam("cutoff")
+_COUNT = (update(RateCounter).where(RateCounter.person_id == bindparam("pid")).values(
+    window_start=case((_new_window, bindparam("now", type_=RateCounter.__table__.c.window_start.type)),
+                      else_=RateCounter.window_start),
+    count=case((_new_window, 1), else_=RateCounter.count + 1),
+    warned=case((_new_window, False), else_=RateCounter.warned),
+).returning(RateCounter.count, RateCounter.warned))
+_OUTBOX = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
+_SEEN: dict[str, Any] = {}  # dialect name → INSERT ... ON CONFLICT DO NOTHING RETURNING
+
+
+def _seen_statement(dialect: str):
+    stmt = _SEEN.get(dialect)
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        stmt = _SEEN[dialect] = (
+            dialect_insert(SeenEvent)
+            .values(platform=bindparam("platform"), event_id=bindparam("event_id"), seen_at=bindparam("seen_at"))
+            .on_conflict_do_nothing(index_elements=["platform", "event_id"]).returning(SeenEvent.platform))
+    return stmt
 
 
 @dataclass
@@ -189,25 +220,27 @@ class Hub:
 
         ``claim`` = (chat, worker): replies in that chat are stored already claimed by that worker, for
         a bot that sends them itself as the answer to an interaction."""
+        if not outs:
+            return
         rows = []
         now = self.clock.now()
         for o in outs:
             if claim is not None and o.priority == 0 and not o.direct and o.chat == claim[0]:
                 o.claimed = True
-            row = OutboxMessage(
+            rows.append(dict(
                 platform=o.platform, chat=o.chat, direct=o.direct, kind=o.kind, title=o.title, text=o.text,
                 language=o.language, buttons=[{"label": b.label, "action": b.action, "style": b.style}
                                               for b in o.buttons],
-                reply_to=o.reply_to, priority=o.priority, next_attempt_at=now, created_at=now,
                 attachment=o.attachment, attachment_name=o.attachment_name,
-                status="sending" if o.claimed else "pending", claimed_at=now if o.claimed else None,
-                claimed_by=claim[1] if o.claimed and claim else None,
-            )
-            s.add(row)
-            rows.append(row)
-        s.flush()
-        for o, row in zip(outs, rows):
-            o.outbox_id = row.id
+                reply_to=o.reply_to, priority=o.priority, status="sending" if o.claimed else "pending",
+                attempts=0, next_attempt_at=now, claimed_at=now if o.claimed else None,
+                claimed_by=claim[1] if o.claimed and claim else None, sent_at=None, platform_message_id=None,
+                error=None, created_at=now,
+            ))
+        # A plain INSERT ... RETURNING (one statement for all rows): no ORM objects to build and flush.
+        ids = s.connection().execute(_OUTBOX, rows if len(rows) > 1 else rows[0]).scalars().all()
+        for o, outbox_id in zip(outs, ids):
+            o.outbox_id = outbox_id
 
     # ------------------------------------------------------------------ entry points
 
@@ -247,8 +280,7 @@ class Hub:
             person = self._person(s, author, now)
             if chat_kind == "private":
                 # Writing to the bot again lifts a block left by an earlier permanent delivery error.
-                s.connection().execute(delete(BlockedChat).where(BlockedChat.platform == platform,
-                                                                 BlockedChat.chat == chat))
+                s.connection().execute(_UNBLOCK, {"platform": platform, "chat": chat})
             community = self._community(s, platform, community_id, community_name) if community_id else None
             lang = person.language or (community.language if community else self.settings.default_language)
             ctx = Ctx(hub=self, s=s, now=now, person=person, platform=platform, chat=chat, chat_kind=chat_kind,
@@ -280,13 +312,11 @@ class Hub:
             except IntegrityError:
                 return False
             return True
-        stmt = (insert(SeenEvent).values(platform=platform, event_id=str(event_id)[:128], seen_at=now)
-                .on_conflict_do_nothing(index_elements=["platform", "event_id"]).returning(SeenEvent.platform))
-        return s.connection().execute(stmt).first() is not None  # (rowcount is -1 with psycopg here)
+        return s.connection().execute(_seen_statement(dialect), {  # (rowcount is -1 with psycopg here)
+            "platform": platform, "event_id": str(event_id)[:128], "seen_at": now}).first() is not None
 
     def _person(self, s: Session, who: Identity, now: datetime) -> Person:
-        person = s.exec(select(Person).where(Person.platform == who.platform,
-                                             Person.platform_id == who.platform_id)).first()
+        person = s.exec(_PERSON, params={"platform": who.platform, "pid": who.platform_id}).first()
         name = clean(who.display_name)[:100] or "?"
         if person is None:
             lang = who.language if who.language in ("fr", "en") else self.settings.default_language
@@ -306,8 +336,7 @@ class Hub:
         return person
 
     def _community(self, s: Session, platform: str, platform_id: str, name: str | None) -> Community:
-        community = s.exec(select(Community).where(Community.platform == platform,
-                                                   Community.platform_id == platform_id)).first()
+        community = s.exec(_COMMUNITY, params={"platform": platform, "pid": platform_id}).first()
         if community is None:
             community = Community(platform=platform, platform_id=platform_id, name=clean(name or "")[:100],
                                   language=self.settings.default_language,
@@ -380,14 +409,8 @@ class Hub:
         limit = self.settings.flood_limit_per_minute
         # One UPDATE ... RETURNING counts the message (a new minute starts a new window); a person's
         # first message inserts the counter.
-        mine = RateCounter.person_id == ctx.person.id
-        new_window = RateCounter.window_start <= ctx.now - timedelta(minutes=1)
-        row = ctx.s.connection().execute(
-            update(RateCounter).where(mine).values(
-                window_start=case((new_window, ctx.now), else_=RateCounter.window_start),
-                count=case((new_window, 1), else_=RateCounter.count + 1),
-                warned=case((new_window, False), else_=RateCounter.warned),
-            ).returning(RateCounter.count, RateCounter.warned)).first()
+        row = ctx.s.connection().execute(_COUNT, {"pid": ctx.person.id, "now": ctx.now,
+                                                  "cutoff": ctx.now - timedelta(minutes=1)}).first()
         if row is None:
             ctx.s.add(RateCounter(person_id=ctx.person.id, window_start=ctx.now, count=1))
             count, warned = 1, False
@@ -396,7 +419,8 @@ class Hub:
         if count <= limit:
             return True
         if not warned:
-            ctx.s.connection().execute(update(RateCounter).where(mine).values(warned=True))
+            ctx.s.connection().execute(update(RateCounter).where(RateCounter.person_id == ctx.person.id)
+                                       .values(warned=True))
             ctx.reply("refused/flood", "refused", limit=limit)
         return False
 

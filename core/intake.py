@@ -6,7 +6,8 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import select
 
 from core import guidance
@@ -19,6 +20,11 @@ FACILITY_RE = re.compile(
     r"mairie|Mairie|cabinet|Cabinet|centre hospitalier|Centre hospitalier|maison de sant[ée]|SSIAD|"
     r"hospital|Hospital|care home|nursing home)\b(?P<rest>[^,.;:!?\n()]{0,40})"
 )
+_SUPERSEDE = (update(Proposal).where(Proposal.person_id == bindparam("b_person"),
+                                     Proposal.platform == bindparam("b_platform"),
+                                     Proposal.chat == bindparam("b_chat"), Proposal.status == "pending")
+              .values(status="superseded"))
+_INSERT_PROPOSAL = insert(Proposal).returning(Proposal.id)
 _STOP_AFTER = re.compile(r"\s(?:à|a|au|pour|avant|d'ici|cherche|recherche|a besoin|besoin|needs?|in|at|by|sur)\s.*$",
                          re.I)
 
@@ -73,30 +79,36 @@ def free_text(ctx, text: str, sent_at: datetime, *, addressed: bool) -> None:
     propose(ctx, recognition_data(rec, text), rec.intent)
 
 
-def propose(ctx, data: dict[str, Any], intent: str) -> Proposal:
-    """Keep what was understood and ask its author to confirm it."""
+def propose(ctx, data: dict[str, Any], intent: str) -> int:
+    """Keep what was understood and ask its author to confirm it; returns the proposal's id."""
     if intent == "question":
         from core import escalation
 
         escalation.suggest_similar(ctx, data)  # answers already given come before the proposal
-    ctx.s.execute(update(Proposal).where(Proposal.person_id == ctx.person.id, Proposal.platform == ctx.platform,
-                                         Proposal.chat == ctx.chat, Proposal.status == "pending")
-                  .values(status="superseded"))  # one statement; rows loaded in the session follow
-    proposal = Proposal(person_id=ctx.person.id, platform=ctx.platform, chat=ctx.chat, kind=intent,
-                        community_id=ctx.community.id if ctx.community else None, data=data, created_at=ctx.now)
-    ctx.s.add(proposal)
+    # Plain statements on the session's connection (no ORM objects): pending changes are written first, and
+    # the author's pending proposals already loaded in the session follow the UPDATE.
     ctx.s.flush()
-    buttons = confirm_buttons(ctx, proposal)
-    categories = {item_category(ctx, i["item"]) for i in data["items"]}
-    ctx.reply(f"proposal/{intent}", "proposal", buttons=buttons, p=data, proposal_id=proposal.id,
+    conn = ctx.s.connection()
+    conn.execute(_SUPERSEDE, {"b_person": ctx.person.id, "b_platform": ctx.platform, "b_chat": ctx.chat})
+    for obj in list(ctx.s.identity_map.values()):
+        if isinstance(obj, Proposal) and obj.status == "pending" and obj.person_id == ctx.person.id \
+                and obj.platform == ctx.platform and obj.chat == ctx.chat:
+            set_committed_value(obj, "status", "superseded")
+    proposal_id = conn.execute(_INSERT_PROPOSAL, {
+        "person_id": ctx.person.id, "platform": ctx.platform, "chat": ctx.chat,
+        "community_id": ctx.community.id if ctx.community else None, "kind": intent, "data": data,
+        "status": "pending", "created_at": ctx.now}).scalar_one()
+    buttons = confirm_buttons(ctx, proposal_id)
+    categories = guidance.item_categories(ctx.s, [i["item"] for i in data["items"]]).values()
+    ctx.reply(f"proposal/{intent}", "proposal", buttons=buttons, p=data, proposal_id=proposal_id,
               author=ctx.person.display_name, max_category=max((c for c in categories if c), default=None))
-    return proposal
+    return proposal_id
 
 
-def confirm_buttons(ctx, proposal: Proposal) -> tuple[Button, ...]:
+def confirm_buttons(ctx, proposal: Proposal | int) -> tuple[Button, ...]:
     labels = {"fr": ("Confirmer", "Modifier", "Annuler"), "en": ("Confirm", "Edit", "Cancel")}[
         ctx.lang if ctx.lang in ("fr", "en") else "fr"]
-    pid = proposal.id
+    pid = proposal if isinstance(proposal, int) else proposal.id
     return (Button(labels[0], f"proposal:confirm:{pid}"), Button(labels[1], f"proposal:edit:{pid}", "secondary"),
             Button(labels[2], f"proposal:dismiss:{pid}", "danger"))
 
