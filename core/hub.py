@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import bindparam, case, delete, insert, update
+from sqlalchemy import and_, bindparam, case, delete, exists, insert, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -43,6 +44,15 @@ COMMAND_RE = re.compile(r"^/(?P<name>[A-Za-zÀ-ÿ_]{1,32})(?:@\w+)?(?:\s+(?P<arg
 _PERSON = select(Person).where(Person.platform == bindparam("platform"), Person.platform_id == bindparam("pid"))
 _COMMUNITY = select(Community).where(Community.platform == bindparam("platform"),
                                      Community.platform_id == bindparam("pid"))
+# Who writes, where, in one statement: the person, the community, whether the chat is blocked and whether a
+# step-by-step dialogue is open there (a person not found yet goes the slower way, creating rows).
+_ARRIVAL = (sa_select(Person, Community,
+                      exists().where(BlockedChat.platform == bindparam("platform"), BlockedChat.chat == bindparam("chat")),
+                      exists().where(Dialogue.person_id == Person.id, Dialogue.platform == bindparam("platform"),
+                                     Dialogue.chat == bindparam("chat")))
+            .outerjoin(Community, and_(Community.platform == bindparam("platform"),
+                                       Community.platform_id == bindparam("community")))
+            .where(Person.platform == bindparam("person_platform"), Person.platform_id == bindparam("pid")))
 _UNBLOCK = delete(BlockedChat).where(BlockedChat.platform == bindparam("platform"),
                                      BlockedChat.chat == bindparam("chat"))
 _new_window = RateCounter.window_start <= bindparam("cutoff")
@@ -88,6 +98,7 @@ class Ctx:
     location: tuple[float, float] | None = None
     out: list[Outbound] = field(default_factory=list)
     catalog_changed: bool = False
+    dialogue_open: bool | None = None  # whether a dialogue was open in this chat as the event arrived (None: ask)
 
     @property
     def private(self) -> bool:
@@ -277,24 +288,50 @@ class Hub:
         with self.db.session() as s:
             if not self._first_time(s, platform, event_id, now):
                 return []
-            person = self._person(s, author, now)
-            if chat_kind == "private":
-                # Writing to the bot again lifts a block left by an earlier permanent delivery error.
-                s.connection().execute(_UNBLOCK, {"platform": platform, "chat": chat})
-            community = self._community(s, platform, community_id, community_name) if community_id else None
-            lang = person.language or (community.language if community else self.settings.default_language)
-            ctx = Ctx(hub=self, s=s, now=now, person=person, platform=platform, chat=chat, chat_kind=chat_kind,
-                      community=community, lang=lang, event_id=event_id, reply_to=reply_to, location=location)
+            def arrive() -> Ctx:
+                return self._arrive(s, now, platform, event_id, author, chat, chat_kind, community_id,
+                                    community_name, reply_to, location)
+
+            ctx = arrive()
             try:
-                with s.begin_nested():
-                    body(ctx)
+                body(ctx)
             except Refused as exc:
-                ctx.out = [o for o in ctx.out if o.kind in ("welcome", "privacy")]
+                # Undo everything the event did (no savepoint round trips on the way: a refusal is rare),
+                # then record its arrival again and only answer with the refusal.
+                kept = [o for o in ctx.out if o.kind in ("welcome", "privacy")]
+                catalog_changed = ctx.catalog_changed
+                s.rollback()
+                if not self._first_time(s, platform, event_id, now):
+                    return []  # handled meanwhile by another process
+                ctx = arrive()
+                ctx.out, ctx.catalog_changed = kept, catalog_changed
                 ctx.reply(exc.template, exc.kind, **exc.context)
             self._persist(s, ctx.out, (chat, claim_for) if claim_for else None)
         if ctx.catalog_changed:
             self.refresh_catalog()
         return ctx.out
+
+    def _arrive(self, s: Session, now: datetime, platform: str, event_id: str, author: Identity, chat: str,
+                chat_kind: str, community_id: str | None, community_name: str | None, reply_to: str | None,
+                location: tuple[float, float] | None) -> Ctx:
+        """The person and the community of an event (created when new), its chat unblocked if private."""
+        found = s.execute(_ARRIVAL, {"platform": platform, "chat": chat, "community": community_id,
+                                     "person_platform": author.platform, "pid": author.platform_id}).first()
+        if found is not None:  # someone the hub knows: one statement
+            person, community, blocked, dialogue_open = found
+            self._touch(person, author, now)
+        else:
+            person = self._person(s, author, now)
+            community, blocked, dialogue_open = None, True, None
+        if chat_kind == "private" and blocked:
+            # Writing to the bot again lifts a block left by an earlier permanent delivery error.
+            s.connection().execute(_UNBLOCK, {"platform": platform, "chat": chat})
+        if community_id and community is None:
+            community = self._community(s, platform, community_id, community_name)
+        lang = person.language or (community.language if community else self.settings.default_language)
+        return Ctx(hub=self, s=s, now=now, person=person, platform=platform, chat=chat, chat_kind=chat_kind,
+                   community=community, lang=lang, event_id=event_id, reply_to=reply_to, location=location,
+                   dialogue_open=dialogue_open)
 
     def _first_time(self, s: Session, platform: str, event_id: str, now: datetime) -> bool:
         # One INSERT ... ON CONFLICT DO NOTHING (no savepoint round trips): no row inserted = seen before.
@@ -326,14 +363,20 @@ class Hub:
                                        select(Person).where(Person.platform == who.platform,
                                                             Person.platform_id == who.platform_id))
         else:
-            if person.display_name != name:
-                person.display_name = name
-            seen = person.last_seen_at
-            if seen is not None and seen.tzinfo is None:
-                seen = seen.replace(tzinfo=timezone.utc)  # SQLite gives naive UTC back
-            if seen is None or abs(now - seen) >= timedelta(minutes=1):
-                person.last_seen_at = now  # to the minute: not one more write per message
+            self._touch(person, who, now, name)
         return person
+
+    @staticmethod
+    def _touch(person: Person, who: Identity, now: datetime, name: str | None = None) -> None:
+        """A known person wrote: keep their display name, and when they were last seen to the minute."""
+        name = name or clean(who.display_name)[:100] or "?"
+        if person.display_name != name:
+            person.display_name = name
+        seen = person.last_seen_at
+        if seen is not None and seen.tzinfo is None:
+            seen = seen.replace(tzinfo=timezone.utc)  # SQLite gives naive UTC back
+        if seen is None or abs(now - seen) >= timedelta(minutes=1):
+            person.last_seen_at = now  # to the minute: not one more write per message
 
     def _community(self, s: Session, platform: str, platform_id: str, name: str | None) -> Community:
         community = s.exec(_COMMUNITY, params={"platform": platform, "pid": platform_id}).first()
@@ -399,7 +442,7 @@ class Hub:
         replied = msg.in_reply_to or msg.reply_to
         if replied and escalation.answer_by_reply(ctx, replied, text):
             return  # a contact replied to a ticket's message: that is the answer
-        if dialogue.active(ctx):
+        if ctx.dialogue_open if ctx.dialogue_open is not None else dialogue.active(ctx):
             dialogue.step(ctx, text, msg.location)
             return
         intake.free_text(ctx, text, msg.sent_at, addressed=addressed)
