@@ -215,9 +215,18 @@ def fill(url: str, data: dict[str, list[dict]]) -> Database:
                         f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
                     )
                 )
-    with db.engine.connect() as conn:
-        conn.execute(text("ANALYZE"))
-        conn.commit()
+    # Statistics, and on PostgreSQL the visibility map that index-only scans need, as autovacuum leaves
+    # them after a bulk load (the throwaway cluster commits asynchronously: a first VACUUM cannot yet
+    # mark the pages all-visible; after a checkpoint a second one does).
+    if url.startswith("postgresql"):
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+            conn.execute(text("CHECKPOINT"))
+            conn.execute(text("VACUUM"))
+    else:
+        with db.engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
     return db
 
 

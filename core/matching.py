@@ -17,13 +17,31 @@ same scoring function (``rank_naive``, used by the tests and the benchmark).
 from __future__ import annotations
 
 import bisect
+import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, bindparam, case, cast, delete, literal, not_, or_
+from sqlalchemy import (
+    ARRAY,
+    Float,
+    Integer,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    literal_column,
+    not_,
+    or_,
+    text,
+)
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, func, select
 
 from core.commands import command
@@ -59,7 +77,8 @@ DISTANCE_SCALE_KM = 20.0  # closeness halves at this distance
 UNKNOWN_DISTANCE_CLOSENESS = 0.5  # an offer placed by its department only
 CAPABILITY_FIT = 0.6  # an offer that can make the item, without listing it
 DEFAULT_DAYS = 7  # production days when the need has no deadline
-RING0_KM = 5.0  # first ring of the search; rings double up to the radius
+RECENT_DAYS = 14.0  # an offer's recency halves at this age
+RING0_KM = 2.0  # first ring of the search; rings double (or quadruple where sparse) up to the radius
 # Haversine on the mean radius stays within 0.6 % of the WGS-84 geodesic distance.
 HAVERSINE_LOW, HAVERSINE_HIGH = 0.993, 1.007
 # A square of half-side r * BOX_MARGIN (in degrees, see bbox) holds every point within r km, and every
@@ -200,7 +219,7 @@ def _recency(profile: NeedProfile, updated_at: datetime | None) -> tuple[float, 
     if profile.now is None or updated_at is None:
         return 0.5, None
     age = max((profile.now - updated_at).total_seconds() / 86400, 0.0)
-    return 1.0 / (1.0 + age / 14), age
+    return 1.0 / (1.0 + age / RECENT_DAYS), age
 
 
 def _available(capacity: int | None, stats: MakerStats) -> float:
@@ -314,12 +333,45 @@ def offer_tags(offer: Offer) -> set[str]:
     return tags
 
 
+def band_of(lat: float | None) -> int | None:
+    """The latitude strip of the tag index (``BAND_DEG`` high)."""
+    if lat is None or not math.isfinite(lat):
+        return None
+    return math.floor(lat / BAND_DEG)
+
+
+def epoch_day(at: datetime | None) -> float | None:
+    """Days since 1970-01-01 UTC (the tag index keeps an offer's date so, for the recency bound)."""
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.timestamp() / 86400
+
+
+def _tag_row(offer_id: int, tag: str, lat, lon, capacity, updated_at) -> dict[str, Any]:
+    return {
+        "offer_id": offer_id,
+        "tag": tag,
+        "lat": lat,
+        "lon": lon,
+        "band": band_of(lat),
+        "capacity": capacity,
+        "updated_day": epoch_day(updated_at),
+    }
+
+
 def index_offer(s: Session, offer: Offer) -> None:
-    """Write the offer's rows of the matching index; call after an offer is recorded or changed."""
+    """Write the offer's rows of the matching index; call after an offer is recorded or changed (its
+    items, capabilities, place, capacity, status or date)."""
     s.exec(delete(OfferTag).where(OfferTag.offer_id == offer.id))
     if offer.status == "active":
         for tag in sorted(offer_tags(offer)):
-            s.add(OfferTag(offer_id=offer.id, tag=tag, lat=offer.lat, lon=offer.lon))
+            s.add(
+                OfferTag(
+                    **_tag_row(offer.id, tag, offer.lat, offer.lon, offer.capacity_per_day, offer.updated_at)
+                )
+            )
     s.flush()
 
 
@@ -327,15 +379,21 @@ def reindex_offers(s: Session) -> int:
     """Rebuild the whole matching index from the offers (after a bulk import)."""
     s.exec(delete(OfferTag))
     rows = []
-    for oid, lat, lon, items, caps in s.exec(
-        select(Offer.id, Offer.lat, Offer.lon, Offer.items, Offer.capabilities).where(
-            Offer.status == "active"
-        )
+    for oid, lat, lon, items, caps, capacity, updated_at in s.exec(
+        select(
+            Offer.id,
+            Offer.lat,
+            Offer.lon,
+            Offer.items,
+            Offer.capabilities,
+            Offer.capacity_per_day,
+            Offer.updated_at,
+        ).where(Offer.status == "active")
     ):
         tags = {str(i.get("item")) for i in items or [] if i.get("item")} | {str(c) for c in caps or [] if c}
-        rows.extend({"offer_id": oid, "tag": t, "lat": lat, "lon": lon} for t in sorted(tags))
-    if rows:
-        s.exec(OfferTag.__table__.insert(), params=rows)  # type: ignore[call-overload]
+        rows.extend(_tag_row(oid, t, lat, lon, capacity, updated_at) for t in sorted(tags))
+    for i in range(0, len(rows), 5000):
+        s.exec(OfferTag.__table__.insert(), params=rows[i : i + 5000])  # type: ignore[call-overload]
     s.flush()
     return len(rows)
 
@@ -450,53 +508,17 @@ _ROW_COLUMNS = (
     Offer.capacity_per_day,
     Offer.updated_at,
 )
-_MATCHABLE = (
-    OfferTag.tag.in_(bindparam("tags", expanding=True)),
-    Offer.status == "active",
-    Offer.category.is_distinct_from(4),
-)  # category 4: never matched
-
-
-def _box(prefix: str):
-    return and_(
-        OfferTag.lat >= bindparam(prefix + "lat0"),
-        OfferTag.lat <= bindparam(prefix + "lat1"),
-        OfferTag.lon >= bindparam(prefix + "lon0"),
-        OfferTag.lon <= bindparam(prefix + "lon1"),
+# A need placed by its department only: every fitting offer of the department (no distance to bound).
+_IN_DEPARTMENT = (
+    select(*_ROW_COLUMNS)
+    .join(Offer, Offer.id == OfferTag.offer_id)
+    .where(
+        OfferTag.tag.in_(bindparam("tags", expanding=True)),
+        Offer.status == "active",
+        Offer.category.is_distinct_from(4),  # category 4: never matched
+        Offer.department == bindparam("department"),
     )
-
-
-# What the database can bound before Python sees a row: fit (for a need of one line, each tag row
-# carries the offer's best fit) and capacity, plus the offer's age. Rows that cannot reach the current
-# tenth score are left in the database.
-_FIT_SQL = case(
-    (OfferTag.tag.in_(bindparam("full_fit", expanding=True)), literal(1.0, Float)),
-    else_=bindparam("part_fit", type_=Float),
 )
-_CAPACITY_PER_UNIT = cast(Offer.capacity_per_day, Float) * bindparam("days_over_remaining", type_=Float)
-_CAPACITY_SQL = case(
-    (Offer.capacity_per_day.is_(None), bindparam("cap_null", type_=Float)),
-    (bindparam("has_remaining", type_=Integer) == 0, literal(0.8, Float)),
-    (_CAPACITY_PER_UNIT >= 1.0, literal(1.0, Float)),
-    else_=_CAPACITY_PER_UNIT,
-)
-_STATIC_SQL = W_FIT * _FIT_SQL + W_CAPACITY * _CAPACITY_SQL
-_PROMISING = (
-    _STATIC_SQL >= bindparam("static_min", type_=Float),
-    or_(Offer.updated_at.is_(None), Offer.updated_at >= bindparam("updated_min")),
-)
-# Built once: the ring queries run thousands of times a minute at national scale.
-_BASE = select(*_ROW_COLUMNS).join(Offer, Offer.id == OfferTag.offer_id).where(*_MATCHABLE)
-_IN_BOX = _BASE.where(_box(""), *_PROMISING)
-_IN_RING = _BASE.where(_box(""), not_(_box("i")), *_PROMISING)
-_IN_DEPARTMENT = _BASE.where(Offer.department == bindparam("department"))
-_SEED = (
-    _BASE.where(_box(""))
-    .order_by(_STATIC_SQL.desc(), Offer.updated_at.desc(), OfferTag.offer_id)
-    .limit(bindparam("seed_limit"))
-)
-_NO_LIMIT = -1e9
-_LONG_AGO = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 def _tag_rows(s: Session, stmt, params: dict[str, Any]) -> list[OfferRow]:
@@ -509,83 +531,335 @@ def _tag_rows(s: Session, stmt, params: dict[str, Any]) -> list[OfferRow]:
     return list(rows.values())
 
 
-def _box_params(lat: float, lon: float, r: float, prefix: str = "") -> dict[str, float]:
+# The ring queries. Each reads, from the covering index alone, the tag rows of one ring (a box, minus
+# the box read before) in the latitude strips it crosses, groups them per offer and bounds each offer's
+# score there: exact fit (per need line, the best of the offer's tags), capacity, a lower bound of the
+# distance (latitude and longitude differences times km per degree no geodesic can beat) and a bound
+# of the recency (the age step the offer's date falls in). Only the maker's record and load (at most
+# W_AVAILABLE + W_RECORD) are left out. Offers come best bound first, a page at a time, so the rows
+# that reach Python are those that could still enter the top; then the offer table (the truth: status,
+# category, maker, capacity, date) is read for them alone.
+BAND_DEG = 0.05  # height of a latitude strip of the tag index (about 5.6 km)
+MAX_BANDS = 48  # beyond this many strips a box reads its latitude range as one
+KM_PER_DEG_LOW = EARTH_RADIUS_KM * math.pi / 180 * HAVERSINE_LOW * 0.999
+MAKER_MAX = W_AVAILABLE + W_RECORD
+PAGE_MIN = 32  # offers per page of a ring query (at least 3 times the limit)
+
+
+def _f(name: str):
+    return bindparam(name, type_=Float)
+
+
+def _k(value: float):
+    """A constant written in the statement (short statements: PostgreSQL's driver caches those of 4 kB
+    at most)."""
+    return literal_column(repr(float(value)), Float)
+
+
+def _bound(fit, lat, lon, cap, day):
+    """The SQL bound of an offer's score less its maker's part, from its fit and its columns."""
+    dlat = func.abs(lat - _f("plat"), type_=Float) * _f("klat")
+    dlon = func.abs(lon - _f("plon"), type_=Float) * _f("klon")
+    km_low = case((dlat > dlon, dlat), else_=dlon)
+    per_unit = cast(cap, Float) * _f("per_unit")
+    capacity = case(
+        (or_(cap.is_(None), cap == 0), _f("cap_null")),
+        (_f("per_unit") == 0, _k(0.8)),  # no quantity known
+        (per_unit >= 1, _k(1)),
+        else_=per_unit,
+    )
+    recent = case(
+        (or_(_f("now_day") == 0, day.is_(None)), _k(0.5)),  # no date known
+        (day >= _f("now_day"), _k(1)),
+        else_=_k(RECENT_DAYS) / (_k(RECENT_DAYS) + _f("now_day") - day),
+    )
+    return (
+        _k(W_FIT) * fit
+        + _k(W_CAPACITY) * capacity
+        + _k(W_DIST) / (_k(1) + km_low * _k(1 / DISTANCE_SCALE_KM))
+        + _k(W_RECENT) * recent
+    )
+
+
+def _bucket(n: int, least: int) -> int:
+    """Counts of lines and tags are rounded up (with lines and tags that fit nothing) so that a few
+    statements, compiled once, serve every need."""
+    size = least
+    while size < n:
+        size *= 2
+    return size
+
+
+def _one_of(column, name: str, arrays: bool, item_type=String):
+    """``column IN (the list bound to name)``: one array parameter on PostgreSQL (so that its driver
+    caches the statement), an expanded list elsewhere."""
+    if arrays:
+        return column == any_(bindparam(name, type_=ARRAY(item_type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _fit_case(tag, prefix: str, arrays: bool):
+    """A tag's fit to one line (or to any line): 1 for the line's item, the capability fit for the
+    capabilities that make it, 0 otherwise."""
+    return case(
+        (_one_of(tag, prefix + "full", arrays), _k(1)),
+        (_one_of(tag, prefix + "part", arrays), _f(prefix + "pf")),
+        else_=_k(0),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _ring_statement(n_lines: int, wide: bool, seed: bool, arrays: bool):
+    t, r, q, o = (
+        aliased(OfferTag, name="t"),
+        aliased(OfferTag, name="r"),
+        aliased(OfferTag, name="q"),
+        aliased(Offer, name="o"),
+    )
+    # Rows of the ring that could belong to an offer above the bound: an offer's fit (the mean of its
+    # lines' best fits) is at most the best line fit of one of its tags, and its other parts are the
+    # same on each of its rows. The rows read are those of the tags that can still lead to the top.
+    if wide:
+        bands = t.band.between(bindparam("band0", type_=Integer), bindparam("band1", type_=Integer))
+    else:
+        bands = _one_of(t.band, "bands", arrays, Integer)
+    where = [
+        _one_of(t.tag, "scan", arrays),
+        bands,
+        t.lat.between(_f("lat0"), _f("lat1")),
+        t.lon.between(_f("lon0"), _f("lon1")),
+        not_(and_(t.lat.between(_f("ilat0"), _f("ilat1")), t.lon.between(_f("ilon0"), _f("ilon1")))),
+    ]  # the first box has an empty inner box
+    row_bound = _bound(_fit_case(t.tag, "any_", arrays), t.lat, t.lon, t.capacity, t.updated_day)
+    if seed:  # the offers of best row bound, to set a first threshold
+        near = (
+            select(t.offer_id)
+            .where(*where)
+            .group_by(t.offer_id)
+            .order_by(func.max(row_bound).desc())
+            .limit(bindparam("page", type_=Integer))
+        )
+    else:
+        near = select(t.offer_id).where(*where, row_bound >= _f("bound_min"))
+    # Their offers' exact fit, from all their rows (read by primary key; other tags fit nothing).
+    fit = None
+    for i in range(n_lines):
+        best = func.max(_fit_case(r.tag, f"l{i}_", arrays))
+        fit = best if fit is None else fit + best
+    offers = (
+        select(
+            r.offer_id.label("id"),
+            fit.label("fit"),
+            func.max(r.lat).label("lat"),
+            func.max(r.lon).label("lon"),
+            func.max(r.capacity).label("cap"),
+            func.max(r.updated_day).label("day"),
+        )
+        .where(r.offer_id.in_(near))
+        .group_by(r.offer_id)
+        .subquery("a")
+    )
+    a = offers.c
+    bounds = select(a.id, _bound(a.fit * _f("fit_scale"), a.lat, a.lon, a.cap, a.day).label("b")).subquery(
+        "g"
+    )
+    g = bounds.c
+    page = (
+        select(g.id, g.b)
+        .where(
+            g.b >= _f("bound_min"),
+            # the next page: after the last offer read, in (bound desc, offer id) order
+            or_(g.b < _f("after_b"), and_(g.b == _f("after_b"), g.id > bindparam("after_id", type_=Integer))),
+        )
+        .order_by(g.b.desc(), g.id)
+        .limit(bindparam("page", type_=Integer))
+        .subquery("p")
+    )
+    p = page.c
+    return select(
+        p.id,
+        p.b,
+        q.tag,
+        o.id,
+        o.maker_id,
+        o.lat,
+        o.lon,
+        o.capacity_per_day,
+        o.updated_at,
+        o.status,
+        o.category,
+    ).select_from(page.join(q, q.offer_id == p.id).outerjoin(o, o.id == p.id))
+
+
+def _need_params(profile: NeedProfile, limit: int) -> dict[str, Any]:
+    """The parameters of the ring queries that do not depend on the ring."""
+    lines = list(profile.lines)
+    lines += [{}] * (_bucket(len(lines), 1) - len(lines))  # lines that fit nothing
+    params: dict[str, Any] = {}
+    every: dict[str, float] = {}
+    for i, line in enumerate(lines):
+        full = sorted(tag for tag, fit in line.items() if fit >= 1.0)
+        part = sorted(tag for tag, fit in line.items() if fit < 1.0)
+        pf = max((line[tag] for tag in part), default=0.0)
+        params.update({f"l{i}_full": full, f"l{i}_part": part, f"l{i}_pf": pf})
+        for tag, fit in line.items():
+            every[tag] = max(every.get(tag, 0.0), fit)
+    full = sorted(tag for tag, fit in every.items() if fit >= 1.0)
+    part = sorted(tag for tag, fit in every.items() if fit < 1.0)
+    pf = max((every[tag] for tag in part), default=0.0)
+    params.update({"any_full": full, "any_part": part, "any_pf": pf})
+    params.update(
+        {
+            "fit_scale": 1.0 / len(profile.lines),
+            "after_b": math.inf,
+            "after_id": 0,
+            "cap_null": 0.5 if profile.remaining is None else 0.3,
+            "per_unit": profile.days / profile.remaining if profile.remaining else 0.0,  # 0: no quantity
+            "now_day": epoch_day(profile.now) or 0.0,  # 0: no date
+            "plat": profile.lat,
+            "plon": profile.lon,
+            "page": max(PAGE_MIN, 3 * limit),
+        }
+    )
+    return params
+
+
+def _box_params(lat: float, lon: float, r: float, prefix: str = "") -> dict[str, Any]:
     lat0, lat1, lon0, lon1 = bbox(lat, lon, r * BOX_MARGIN)
     return {prefix + "lat0": lat0, prefix + "lat1": lat1, prefix + "lon0": lon0, prefix + "lon1": lon1}
 
 
-def _static_params(profile: NeedProfile) -> dict[str, Any]:
-    """Parameters of the SQL bound: it must never exceed what Python computes for the same row."""
-    if len(profile.lines) == 1:
-        line = profile.lines[0]
-        full = sorted(t for t, f in line.items() if f == 1.0)
-        part = max([f for f in line.values() if f < 1.0], default=1.0)
-    else:  # the fit of an offer of several tag rows is only known once all are read
-        full, part = sorted(profile.tags), 1.0
-    return {
-        "full_fit": full,
-        "part_fit": part,
-        "cap_null": 0.5 if profile.remaining is None else 0.3,
-        "has_remaining": 1 if profile.remaining else 0,
-        "days_over_remaining": profile.days / profile.remaining if profile.remaining else 0.0,
-    }
+def _ring_params(profile: NeedProfile, r: float, inner: float | None) -> tuple[dict[str, Any], bool]:
+    box = _box_params(profile.lat, profile.lon, r)
+    params: dict[str, Any] = dict(box)
+    # km per degree that no geodesic distance from the need to a point of the box can beat: a meridian
+    # degree, and a parallel degree at the box's latitude farthest from the equator (less the chord).
+    far_lat = min(max(abs(box["lat0"]), abs(box["lat1"])), 90.0)
+    half_lon = math.radians(max(box["lon1"] - profile.lon, profile.lon - box["lon0"]))
+    klon = KM_PER_DEG_LOW * math.cos(math.radians(far_lat)) * (1 - half_lon**2 / 24)
+    params["klat"] = KM_PER_DEG_LOW
+    params["klon"] = klon if half_lon < 1.0 and klon > 0 else 0.0
+    b0, b1 = band_of(box["lat0"]), band_of(box["lat1"])
+    wide = b1 - b0 + 1 > MAX_BANDS
+    if wide:
+        params.update(band0=b0, band1=b1)
+    else:
+        params["bands"] = list(range(b0, b1 + 1))
+    if inner is not None:
+        params.update(_box_params(profile.lat, profile.lon, inner, "i"))
+    else:  # nothing inside
+        params.update(ilat0=1.0, ilat1=0.0, ilon0=1.0, ilon1=0.0)
+    return params, wide
 
 
-def _pruning(profile: NeedProfile, threshold: float, inner_km: float) -> dict[str, Any] | None:
-    """SQL limits for rows at least ``inner_km`` away that could still reach ``threshold``; None: none can."""
-    if threshold == -math.inf:
-        return {"static_min": _NO_LIMIT, "updated_min": _LONG_AGO}
-    rest = threshold - W_DIST * closeness(inner_km) - W_AVAILABLE - W_RECORD - 1e-6
-    static_min = rest - W_RECENT
-    recent_min = (rest - W_FIT - W_CAPACITY) / W_RECENT
-    if recent_min > 1.0:
-        return None
-    updated_min = _LONG_AGO
-    if recent_min > 0 and profile.now is not None:
-        updated_min = profile.now - timedelta(days=14 * (1 / recent_min - 1))
-    return {"static_min": static_min, "updated_min": updated_min}
+def _ring_page(
+    s: Session, stmt, params: dict[str, Any], tags: set[str]
+) -> tuple[list[OfferRow], int, tuple[float, int] | None]:
+    """One page of a ring: the offers still matchable (with their tags among ``tags``), how many offers
+    the page held, and its last (bound, offer id)."""
+    rows: dict[int, OfferRow] = {}
+    keys: dict[int, float] = {}
+    for (
+        oid,
+        bound,
+        tag,
+        exists,
+        maker_id,
+        lat,
+        lon,
+        capacity,
+        updated_at,
+        status,
+        category,
+    ) in s.connection().execute(stmt, params):
+        keys[oid] = bound
+        if exists is None or status != "active" or category == 4:
+            continue  # an index row the offer's later changes left behind: category 4 is never matched
+        row = rows.get(oid)
+        if row is None:
+            row = rows[oid] = OfferRow(oid, maker_id, lat, lon, capacity, updated_at)
+        if tag in tags:
+            row.tags.add(tag)
+    last = min(((b, -oid) for oid, b in keys.items()), default=None)
+    return list(rows.values()), len(keys), (last[0], -last[1]) if last else None
+
+
+def _scan_tags(fits: dict[str, float], keep) -> list[str]:
+    """The tags whose rows a ring query reads: those whose best line fit passes ``keep``."""
+    return sorted(tag for tag, fit in fits.items() if keep(fit))
 
 
 def _search_radius(
     s: Session, profile: NeedProfile, radius: float, limit: int, stats: dict[int, MakerStats]
 ) -> _Top:
-    """A seed of promising offers nearby, then rings of growing size around the need, each read only
-    for rows that could still enter the top; stop when nothing beyond the last ring can."""
+    """Rings of growing size around the need, each read best bound first and only for offers that could
+    still enter the top; stop when nothing beyond the last ring can."""
     search = _Search(s, profile, radius, limit, stats)
-    tags = sorted(profile.tags)
     if profile.lat is None:
+        tags = sorted(profile.tags)
         search.add(_tag_rows(s, _IN_DEPARTMENT, {"tags": tags, "department": profile.department}))
         search.settle()
         return search.top
-    static = _static_params(profile)
+    base = _need_params(profile, limit)
+    n_lines = _bucket(len(profile.lines), 1)
+    arrays = s.get_bind().dialect.name == "postgresql"
+    fits: dict[str, float] = {}  # each tag's best line fit
+    for line in profile.lines:
+        for tag, fit in line.items():
+            fits[tag] = max(fits.get(tag, 0.0), fit)
+    best_fit = max(fits.values())
+    # What a row can add to its tag's fit at best: capacity, recency, and closeness (set per ring).
+    rest_max = W_CAPACITY * max(1.0 if profile.remaining is not None else 0.8, base["cap_null"]) + W_RECENT
     r = min(RING0_KM, radius)
-    search.add(
-        _tag_rows(
-            s,
-            _SEED,
-            {"tags": tags, "seed_limit": 3 * limit, **static, **_box_params(profile.lat, profile.lon, r)},
-        )
-    )
-    search.settle()
     inner: float | None = None
     seen = 0
     while True:
-        pruning = _pruning(profile, search.top.threshold, inner or 0.0)
-        if pruning is None:
-            return search.top
-        params = {"tags": tags, **static, **pruning, **_box_params(profile.lat, profile.lon, r)}
+        ring, wide = _ring_params(profile, r, inner)
+        params = {**base, **ring}
         if inner is None:
-            rows = _tag_rows(s, _IN_BOX, params)
+            # A first threshold from the offers of best row bound among those of the best fitting tags,
+            # then of the others if too few; when neither fills a page, the box has been read whole.
+            seed, whole = _ring_statement(n_lines, wide, True, arrays), True
+            for keep in (lambda f: f >= best_fit, lambda f: f < best_fit):
+                scan = _scan_tags(fits, keep)
+                if not scan:
+                    continue
+                if search.top.full:
+                    whole = False
+                    break
+                rows, n, _ = _ring_page(
+                    s, seed, {**params, "scan": scan, "bound_min": _NO_LIMIT}, profile.tags
+                )
+                seen += n
+                whole = whole and n < params["page"]
+                search.add(rows)
+                search.settle()
         else:
-            rows = _tag_rows(s, _IN_RING, {**params, **_box_params(profile.lat, profile.lon, inner, "i")})
-        seen += len(rows)
-        search.add(rows)
-        search.settle()
+            whole = False
+        stmt = _ring_statement(n_lines, wide, False, arrays)
+        near = W_DIST * closeness(inner or 0.0) + rest_max
+        while not whole:
+            threshold = search.top.threshold
+            bound_min = threshold - MAKER_MAX - 1e-6 if threshold > -math.inf else _NO_LIMIT
+            scan = _scan_tags(fits, lambda f, m=bound_min, near=near: W_FIT * f + near + EPS >= m)
+            if not scan:
+                break  # no row of the ring can lead to the top
+            params.update(scan=scan, bound_min=bound_min)
+            rows, n, last = _ring_page(s, stmt, params, profile.tags)
+            seen += n
+            search.add(rows)
+            search.settle()
+            if n < params["page"] or last is None or last[0] + MAKER_MAX + 1e-6 < search.top.threshold:
+                break  # every offer of the ring that could enter the top has been read
+            params["after_b"], params["after_id"] = last
         beyond = MAX_BUT_DISTANCE + W_DIST * closeness(r) + EPS
         if r >= radius or (search.top.full and search.top.threshold > beyond):
             return search.top
         inner = r
         r = min(radius, r * (2 if seen >= limit else 4))  # sparse: widen faster
+
+
+_NO_LIMIT = -1e9
 
 
 def _radii(radius_km: float, max_radius_km: float) -> list[float]:
@@ -636,11 +910,35 @@ def rank(
     if not profile.lines or (profile.lat is None and not profile.department):
         return []
     stats: dict[int, MakerStats] = {}
-    for radius in _radii(radius_km, max_radius_km):
-        top = _search_radius(s, profile, radius, limit, stats)
-        if top.items or profile.lat is None:
-            return _candidates(s, top, profile, stats, radius, radius_km)
+    with _generic_plans(s):
+        for radius in _radii(radius_km, max_radius_km):
+            top = _search_radius(s, profile, radius, limit, stats)
+            if top.items or profile.lat is None:
+                return _candidates(s, top, profile, stats, radius, radius_km)
     return []
+
+
+@contextmanager
+def _generic_plans(s: Session) -> Iterator[None]:
+    """On PostgreSQL, the ring queries (prepared by the driver once run a few times) keep one plan for
+    every need: planning them anew each time (the default for statements whose estimates depend on their
+    parameters) costs more than running them. Set for this transaction only, and put back after."""
+    if s.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    conn = s.connection()
+    before = conn.execute(_SET_PLAN_MODE, {"mode": "force_generic_plan"}).first()[0]
+    try:
+        yield
+    finally:
+        conn.execute(_SET_PLAN_MODE, {"mode": before})
+
+
+# The setting before (read first: a materialized CTE), then the new one for this transaction.
+_SET_PLAN_MODE = text(
+    "WITH b AS MATERIALIZED (SELECT current_setting('plan_cache_mode') AS before) "
+    "SELECT before, set_config('plan_cache_mode', :mode, true) FROM b"
+)
 
 
 def rank_naive(

@@ -212,13 +212,21 @@ class Commitment(SQLModel, table=True):
 
 class OfferTag(SQLModel, table=True):
     """One thing an offer can fill (an item id or a capability id) at the offer's coordinates: the indexed
-    spatial pre-filter of matching. No foreign keys, so erasing or purging never waits on it."""
+    spatial pre-filter of matching. No foreign keys, so erasing or purging never waits on it.
+    ``band`` is the offer's latitude strip (core.matching.BAND_DEG); capacity and updated_day (days since
+    1970 UTC) are copies of the offer's, so that the covering index alone bounds a row's score. Written only by
+    core.matching.index_offer / reindex_offers."""
 
-    __table_args__ = (Index("ix_offertag_tag_lat_lon", "tag", "lat", "lon"),)
+    __table_args__ = (
+        Index("ix_offertag_tag_band_lon", "tag", "band", "lon", "lat", "offer_id", "capacity", "updated_day"),
+    )
     offer_id: int = Field(primary_key=True)
     tag: str = Field(primary_key=True, max_length=64)
     lat: float | None = None
     lon: float | None = None
+    band: int | None = None
+    capacity: int | None = None
+    updated_day: float | None = None
 
 
 class MakerAlert(SQLModel, table=True):

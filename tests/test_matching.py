@@ -4,6 +4,7 @@ queries and the capacity inventory; on SQLite and PostgreSQL."""
 import random
 from datetime import date, timedelta
 
+from sqlalchemy import text
 from sqlmodel import select
 
 from core import matching
@@ -374,3 +375,16 @@ def test_capacity_inventory_by_department_and_region(hub):
     assert "Indre-et-Loire (37)" in dep.text and "70" in dep.text and "20 %" in dep.text
     assert "Ille-et-Vilaine" in one(modo.say("/capacity Bretagne"), "listing").text
     assert one(modo.say("/capacity Atlantide"), "refused").template == "refused/unknown_place"
+
+
+def test_rank_leaves_the_session_settings_as_they_were(hub):
+    """On PostgreSQL the ring queries keep generic plans for the time of a ranking only."""
+    with hub.db.session() as s:
+        lea = person(s, "2001", "Léa")
+        add_offer(s, lea, *TOURS, items=["face_shield"], caps=["3d_printing"])
+        need, lines = add_need(s, None, *TOURS)
+        postgres = s.get_bind().dialect.name == "postgresql"
+        before = s.exec(text("SELECT current_setting('plan_cache_mode')")).one()[0] if postgres else None
+        assert [c.offer.maker_id for c in matching.rank(s, need, lines, now=START)] == [lea.id]
+        if postgres:
+            assert s.exec(text("SELECT current_setting('plan_cache_mode')")).one()[0] == before

@@ -98,10 +98,13 @@ def upgrade() -> None:
     sa.Column('tag', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('lat', sa.Float(), nullable=True),
     sa.Column('lon', sa.Float(), nullable=True),
+    sa.Column('band', sa.Integer(), nullable=True),
+    sa.Column('capacity', sa.Integer(), nullable=True),
+    sa.Column('updated_day', sa.Float(), nullable=True),
     sa.PrimaryKeyConstraint('offer_id', 'tag', name=op.f('pk_offertag'))
     )
     with op.batch_alter_table('offertag', schema=None) as batch_op:
-        batch_op.create_index('ix_offertag_tag_lat_lon', ['tag', 'lat', 'lon'], unique=False)
+        batch_op.create_index('ix_offertag_tag_band_lon', ['tag', 'band', 'lon', 'lat', 'offer_id', 'capacity', 'updated_day'], unique=False)
 
     op.create_table('outboxmessage',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -500,7 +503,7 @@ def downgrade() -> None:
 
     op.drop_table('outboxmessage')
     with op.batch_alter_table('offertag', schema=None) as batch_op:
-        batch_op.drop_index('ix_offertag_tag_lat_lon')
+        batch_op.drop_index('ix_offertag_tag_band_lon')
 
     op.drop_table('offertag')
     op.drop_table('noticesent')
