@@ -7,11 +7,14 @@ the offer, and the maker's record of deliveries. Offers are searched within a ra
 50 km by default), doubled step by step up to ``match_radius_max_km`` while nothing is found.
 
 Scale. Candidates come from the ``offertag`` table (one row per offer and item or capability it can
-fill, indexed on ``(tag, lat, lon)``), read in growing square rings around the need. A cheap
-haversine distance gives each row an upper bound of its score; exact geodesic scores are computed
-best bound first, and the search stops as soon as the tenth best exact score beats anything the
-unread rows or the unread rings could reach. The result is exactly what a full scan gives with the
-same scoring function (``rank_naive``, used by the tests and the benchmark).
+fill, with the offer's latitude strip, coordinates, capacity and date, covered by one index on
+``(tag, band, lon, ...)``), read in growing square rings around the need, a tight one first. The
+database bounds each offer's score (exact fit over all its rows, a lower bound of the distance, capacity,
+recency: all but the maker's record and load) and returns, best bound first and a page at a time, only
+offers that could still enter the top; tags whose rows cannot are not read at all. Exact geodesic
+scores are computed best bound first, and the search stops as soon as the tenth best exact score beats
+anything the unread rows or the unread rings could reach. The result is exactly what a full scan gives
+with the same scoring function (``rank_naive``, used by the tests and the benchmark).
 """
 
 from __future__ import annotations
