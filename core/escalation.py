@@ -237,13 +237,13 @@ Phrases = dict[str, tuple[tuple[tuple[str, ...], str], ...]]  # first word → (
 
 
 _PHRASES: dict[str, tuple[Phrases, int]] = {}  # the catalogue's names, as read → (phrases, version)
+_CATALOGUE_NAMES = select(Item.id, Item.name_fr, Item.name_en, Item.synonyms).order_by(Item.id)  # built once
 
 
 def _phrases_and_version(s: Session) -> tuple[Phrases, int]:
     """Every catalogue name and synonym, French and English, as word sequences → ``item:<id>``, built once per distinct catalogue content (read every time: another process may
     have changed it), with a version number for the per-ticket concept cache."""
-    rows = [tuple(r) for r in s.exec(select(Item.id, Item.name_fr, Item.name_en, Item.synonyms)
-                                     .order_by(Item.id))]
+    rows = [tuple(r) for r in s.exec(_CATALOGUE_NAMES)]
     key = repr(rows)
     cached = _PHRASES.get(key)
     if cached is None:
@@ -319,6 +319,10 @@ def similarity(a: dict[str, float], b: dict[str, float]) -> float:
     return 2 * shared / total
 
 
+_ANSWERED_PUBLIC = (select(Escalation).where(Escalation.status == "answered", Escalation.public == True)  # noqa: E712
+                    .order_by(Escalation.id.desc()).limit(500))  # built once: asked before every question
+
+
 def similar_answered(s: Session, text: str, limit: int = 3, *, exclude: int | None = None) -> list[Escalation]:
     """Answered public questions that ask the same thing, in French or English, whatever the wording."""
     phrases, version = _phrases_and_version(s)
@@ -326,8 +330,7 @@ def similar_answered(s: Session, text: str, limit: int = 3, *, exclude: int | No
     if not mine:
         return []
     scored = []
-    for esc in s.exec(select(Escalation).where(Escalation.status == "answered", Escalation.public == True)  # noqa: E712
-                      .order_by(Escalation.id.desc()).limit(500)):
+    for esc in s.exec(_ANSWERED_PUBLIC):
         if esc.id == exclude:
             continue
         score = similarity(mine, _ticket_concepts(esc, phrases, version))

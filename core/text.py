@@ -19,10 +19,12 @@ def clean(text: str) -> str:
         return ""
     text = text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
     text = unicodedata.normalize("NFC", text).translate(_BIDI).translate(_ZERO_WIDTH)
-    text = "".join(
-        ch for ch in text
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
-    )
+    # Printable text has none of those categories: only other text is filtered character by character.
+    if not text.replace("\n", "").replace("\t", "").isprintable():
+        text = "".join(
+            ch for ch in text
+            if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+        )
     text = text.replace("\t", " ").replace("\r", "")
     return "\n".join(line.rstrip() for line in text.strip().split("\n"))
 
@@ -40,6 +42,8 @@ def redact_contacts(text: str) -> str:
     if not text:
         return text
     text = _EMAIL.sub("[e-mail]", text)
+    if sum(ch.isdigit() for ch in text) < 2:
+        return text  # a phone number has at least two digits: no need to run the (slow) matcher
     spans = []
     for region in ("FR", None):
         try:
