@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, exc
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 import migrations
 
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for SQLite (file or memory) or PostgreSQL, with the pragmas Relais relies on."""
+def make_engine(url: str, *, echo: bool = False, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> Engine:
+    """An engine for SQLite (file or memory) or PostgreSQL, with the pragmas Relais relies on; a PostgreSQL
+    connection idle for ``ping_after_idle`` seconds is pinged before use."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1] if "///" in url else ""
         if path and path != ":memory:":
@@ -43,7 +46,30 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, echo=echo, pool_size=5, max_overflow=10)
+
+    # A pooled connection that sat idle is checked with a ping before use (the server may have restarted
+    # meanwhile); one handed back moments ago is not, which saves a round trip per transaction under load. A
+    # connection that broke since its last use fails that one transaction, which the callers retry
+    # (core.inbox keeps the event, Telegram fetches the update again, delivery retries the message), and
+    # SQLAlchemy then replaces every pooled connection of that age.
+    @event.listens_for(engine, "checkin")
+    def _idle_since(_dbapi_connection, record):  # pragma: no cover - trivial
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_after_idle(dbapi_connection, record, _proxy):
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < ping_after_idle:
+            return  # a new connection, or one used a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool retries with a new connection
+            raise exc.DisconnectionError(f"stale pooled connection: {error}") from error
+        if not alive:
+            raise exc.DisconnectionError("stale pooled connection")
+
+    return engine
 
 
 def alembic_config(url: str):
