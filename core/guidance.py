@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import fuzz
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from core.messages import Outbound
@@ -289,28 +290,39 @@ def _cooling_down(ctx, category: int) -> bool:
     return row is not None and ctx.now - row.at < timedelta(hours=hours)
 
 
-def _remember(ctx, category: int) -> None:
-    row = ctx.s.get(GuidanceSent, (ctx.platform, ctx.chat, category))
-    if row is None:
-        ctx.s.add(GuidanceSent(platform=ctx.platform, chat=ctx.chat, category=category, at=ctx.now))
+def _upsert(s: Session, model: Any, key: dict[str, Any], at: datetime, due_before: datetime | None = None) -> bool:
+    """Set ``model``'s row ``key`` to ``at`` in one INSERT ... ON CONFLICT DO UPDATE (another process may insert
+    the same row at the same moment: no duplicate-key error). With ``due_before``, an existing row is only
+    moved when its time is at or before it. Returns whether the row was written; a copy of it loaded in the
+    session follows."""
+    s.flush()
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
-        row.at = ctx.now
-    ctx.s.flush()
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    table = model.__table__
+    stmt = dialect_insert(table).values(**key, at=at).on_conflict_do_update(
+        index_elements=list(key), set_={"at": at},
+        where=(table.c.at <= due_before) if due_before is not None else None,
+    ).returning(table.c.at)
+    written = s.connection().execute(stmt).first() is not None
+    loaded = s.identity_map.get(s.identity_key(model, tuple(key.values())))
+    if written and loaded is not None:
+        set_committed_value(loaded, "at", at)
+    return written
+
+
+def _remember(ctx, category: int) -> None:
+    _upsert(ctx.s, GuidanceSent, {"platform": ctx.platform, "chat": ctx.chat, "category": category}, ctx.now)
 
 
 def _notice_due(ctx, key: str, window: timedelta) -> bool:
-    """Whether a notice about ``key`` may be said here now; remembers it when it may. Always in private."""
+    """Whether a notice about ``key`` may be said here now; remembers it when it may. Always in private.
+    One statement decides and remembers, so of two processes seeing the same chat only one says it."""
     if ctx.private:
         return True
-    row = ctx.s.get(NoticeSent, (ctx.platform, ctx.chat, key))
-    if row is not None and ctx.now - row.at < window:
-        return False
-    if row is None:
-        ctx.s.add(NoticeSent(platform=ctx.platform, chat=ctx.chat, key=key, at=ctx.now))
-    else:
-        row.at = ctx.now
-    ctx.s.flush()
-    return True
+    return _upsert(ctx.s, NoticeSent, {"platform": ctx.platform, "chat": ctx.chat, "key": key}, ctx.now,
+                   due_before=ctx.now - window)
 
 
 # ---------------------------------------------------------------------------------------------- designs

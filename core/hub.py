@@ -55,15 +55,31 @@ _ARRIVAL = (sa_select(Person, Community,
             .where(Person.platform == bindparam("person_platform"), Person.platform_id == bindparam("pid")))
 _UNBLOCK = delete(BlockedChat).where(BlockedChat.platform == bindparam("platform"),
                                      BlockedChat.chat == bindparam("chat"))
-_new_window = RateCounter.window_start <= bindparam("cutoff")
-_COUNT = (update(RateCounter).where(RateCounter.person_id == bindparam("pid")).values(
-    window_start=case((_new_window, bindparam("now", type_=RateCounter.__table__.c.window_start.type)),
-                      else_=RateCounter.window_start),
-    count=case((_new_window, 1), else_=RateCounter.count + 1),
-    warned=case((_new_window, False), else_=RateCounter.warned),
-).returning(RateCounter.count, RateCounter.warned))
+_COUNTS: dict[str, Any] = {}  # dialect name → the flood counter's INSERT ... ON CONFLICT DO UPDATE RETURNING
 _OUTBOX = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
 _SEEN: dict[str, Any] = {}  # dialect name → INSERT ... ON CONFLICT DO NOTHING RETURNING
+
+
+def _count_statement(dialect: str):
+    """Count a person's message: a new minute starts a new window; their first message inserts the counter
+    (one statement, also when two processes count the same new person at once)."""
+    stmt = _COUNTS.get(dialect)
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        when = RateCounter.__table__.c.window_start.type
+        new_window = RateCounter.window_start <= bindparam("cutoff", type_=when)
+        stmt = _COUNTS[dialect] = (
+            dialect_insert(RateCounter)
+            .values(person_id=bindparam("pid"), window_start=bindparam("now", type_=when), count=1, warned=False)
+            .on_conflict_do_update(index_elements=["person_id"], set_={
+                "window_start": case((new_window, bindparam("now", type_=when)), else_=RateCounter.window_start),
+                "count": case((new_window, 1), else_=RateCounter.count + 1),
+                "warned": case((new_window, False), else_=RateCounter.warned),
+            }).returning(RateCounter.count, RateCounter.warned))
+    return stmt
 
 
 def _seen_statement(dialect: str):
@@ -450,15 +466,10 @@ class Hub:
     def _within_rate(self, ctx: Ctx) -> bool:
         """A per-person flood limit, answered once per minute rather than every time."""
         limit = self.settings.flood_limit_per_minute
-        # One UPDATE ... RETURNING counts the message (a new minute starts a new window); a person's
-        # first message inserts the counter.
-        row = ctx.s.connection().execute(_COUNT, {"pid": ctx.person.id, "now": ctx.now,
-                                                  "cutoff": ctx.now - timedelta(minutes=1)}).first()
-        if row is None:
-            ctx.s.add(RateCounter(person_id=ctx.person.id, window_start=ctx.now, count=1))
-            count, warned = 1, False
-        else:
-            count, warned = row
+        # One INSERT ... ON CONFLICT DO UPDATE ... RETURNING counts the message (see _count_statement).
+        conn = ctx.s.connection()
+        count, warned = conn.execute(_count_statement(conn.dialect.name), {
+            "pid": ctx.person.id, "now": ctx.now, "cutoff": ctx.now - timedelta(minutes=1)}).one()
         if count <= limit:
             return True
         if not warned:
