@@ -370,6 +370,25 @@ class GuidanceSent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
+class NoticeSent(SQLModel, table=True):
+    """When a notice about one design or flagged claim was last posted in a chat (for the cool-down)."""
+
+    platform: str = Field(primary_key=True, max_length=16)
+    chat: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=64)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class CatalogReview(SQLModel, table=True):
+    """One weekly catalogue review per ISO week ("2020-W13"), claimed before it is sent."""
+
+    week: str = Field(primary_key=True, max_length=10)
+    status: str = Field(default="claimed", max_length=16)  # claimed | sent
+    claimed_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    figures: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
 class FlaggedClaim(SQLModel, table=True):
     """A link or claim a moderator flagged as dubious."""
 
@@ -393,25 +412,6 @@ class GeocodeCache(SQLModel, table=True):
     lon: float | None = None
     raw: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     at: datetime = Field(default_factory=utcnow)
-
-class NoticeSent(SQLModel, table=True):
-    """When a notice about one design or flagged claim was last posted in a chat (for the cool-down)."""
-
-    platform: str = Field(primary_key=True, max_length=16)
-    chat: str = Field(primary_key=True, max_length=64)
-    key: str = Field(primary_key=True, max_length=64)
-    at: datetime = Field(default_factory=utcnow)
-
-
-class CatalogReview(SQLModel, table=True):
-    """One weekly catalogue review per ISO week ("2020-W13"), claimed before it is sent."""
-
-    week: str = Field(primary_key=True, max_length=10)
-    status: str = Field(default="claimed", max_length=16)  # claimed | sent
-    claimed_at: datetime = Field(default_factory=utcnow)
-    sent_at: datetime | None = None
-    figures: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-
 
 
 class AuditEntry(SQLModel, table=True):
