@@ -1197,16 +1197,7 @@ def open_needs(
         q = q.where(Need.lat >= lat0, Need.lat <= lat1, Need.lon >= lon0, Need.lon <= lon1)
     else:
         q = q.order_by(Need.deadline.is_(None), Need.deadline, Need.id).limit(limit)
-    rows = []
-    for need in s.exec(q):
-        km = _near(place, need.lat, need.lon, radius_km)
-        if km is not False:
-            rows.append((need, km))
-    if near:
-        rows.sort(key=lambda r: (r[1], r[0].id))
-        rows = [(n, distance_km((place.lat, place.lon), (n.lat, n.lon))) for n, _ in rows[:limit]]
-        rows = [(n, km) for n, km in rows if km <= radius_km]
-    return rows[:limit]
+    return _within(s.exec(q), place if near else None, radius_km, limit)
 
 
 def active_offers(
@@ -1232,15 +1223,20 @@ def active_offers(
         q = q.where(Offer.lat >= lat0, Offer.lat <= lat1, Offer.lon >= lon0, Offer.lon <= lon1)
     else:
         q = q.order_by(Offer.id.desc()).limit(limit)
+    return _within(s.exec(q), place if near else None, radius_km, limit)
+
+
+def _within(found, place: Any, radius_km: float, limit: int) -> list[tuple[Any, float | None]]:
+    """Needs or offers (rows with lat/lon) within the radius of a place, nearest first, with geodesic km."""
     rows = []
-    for offer in s.exec(q):
-        km = _near(place, offer.lat, offer.lon, radius_km)
+    for row in found:
+        km = _near(place, row.lat, row.lon, radius_km)
         if km is not False:
-            rows.append((offer, km))
-    if near:
+            rows.append((row, km))
+    if place is not None:
         rows.sort(key=lambda r: (r[1], r[0].id))
-        rows = [(o, distance_km((place.lat, place.lon), (o.lat, o.lon))) for o, _ in rows[:limit]]
-        rows = [(o, km) for o, km in rows if km <= radius_km]
+        rows = [(r, distance_km((place.lat, place.lon), (r.lat, r.lon))) for r, _ in rows[:limit]]
+        rows = [(r, km) for r, km in rows if km <= radius_km]
     return rows[:limit]
 
 

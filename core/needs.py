@@ -424,29 +424,25 @@ def _stop_commitments(ctx, need: Need, template: str) -> None:
 
 
 def cancel(ctx, need_id: int | None) -> None:
-    need = get_need(ctx, need_id)
-    _own(ctx, need)
-    if need.status in (NeedStatus.CANCELLED, NeedStatus.CLOSED):
-        raise Refused("refused/need_not_open", ref=need_ref(need.id), status=need.status)
-    before = need.status
-    need.status = NeedStatus.CANCELLED
-    need.updated_at = ctx.now
-    ctx.audit("need.cancelled", need_ref(need.id), before={"status": before}, after={"status": need.status})
-    ctx.reply("need_cancelled", "status", ref=need_ref(need.id))
-    _stop_commitments(ctx, need, "need_cancelled_notice")
+    _end(ctx, need_id, NeedStatus.CANCELLED, "need.cancelled", "need_cancelled")
 
 
 def close(ctx, need_id: int | None) -> None:
+    _end(ctx, need_id, NeedStatus.CLOSED, "need.closed", "need_closed")
+
+
+def _end(ctx, need_id: int | None, status: str, action: str, template: str) -> None:
+    """The requester cancels or closes a need; makers still at work are told."""
     need = get_need(ctx, need_id)
     _own(ctx, need)
     if need.status in (NeedStatus.CANCELLED, NeedStatus.CLOSED):
         raise Refused("refused/need_not_open", ref=need_ref(need.id), status=need.status)
     before = need.status
-    need.status = NeedStatus.CLOSED
+    need.status = status
     need.updated_at = ctx.now
-    ctx.audit("need.closed", need_ref(need.id), before={"status": before}, after={"status": need.status})
-    ctx.reply("need_closed", "status", ref=need_ref(need.id))
-    _stop_commitments(ctx, need, "need_closed_notice")
+    ctx.audit(action, need_ref(need.id), before={"status": before}, after={"status": need.status})
+    ctx.reply(template, "status", ref=need_ref(need.id))
+    _stop_commitments(ctx, need, f"{template}_notice")
 
 
 def _own(ctx, need: Need) -> None:
