@@ -59,6 +59,7 @@ class Renderer:
         self.env.filters["category"] = self._category
         self.env.filters["day"] = self._day
         self.env.filters["qty"] = self._qty
+        self.env.filters["count"] = self._count
         self.env.filters["km"] = lambda v: f"{v:.0f}" if v is not None else "?"
 
     def set_names(self, *, items=None, capabilities=None, categories=None) -> None:
@@ -108,6 +109,14 @@ class Renderer:
         if lang == "fr":
             return f"{_WEEKDAYS['fr'][value.weekday()]} {value.day} {_MONTHS['fr'][value.month - 1]}"
         return f"{_WEEKDAYS['en'][value.weekday()]} {value.day} {_MONTHS['en'][value.month - 1]}"
+
+    @pass_context
+    def _count(self, ctx, value: int | None, singular: str, plural: str) -> str:
+        """``{{ n|count("besoin ouvert", "besoins ouverts") }}``: the number with the right noun form
+        (in French 0 and 1 take the singular, in English only 1 does)."""
+        n = int(value or 0)
+        one = n in (0, 1) if ctx.get("lang", "fr") == "fr" else n == 1
+        return f"{self._qty(ctx, n)} {singular if one else plural}"
 
     @pass_context
     def _qty(self, ctx, value: int | None) -> str:
