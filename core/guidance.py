@@ -209,8 +209,8 @@ def _categories(ctx, item_ids: Iterable[str]) -> dict[int, list[str]]:
 
 
 def _say_guidance(ctx, category: int, items: list[str]) -> None:
+    """Say it here (the caller has claimed the chat's cool-down with ``_may_say``)."""
     ctx.reply(f"guidance/category_{category}", "guidance", items=items, **category_context(ctx, category))
-    _remember(ctx, category)
     if not ctx.private:  # who it answered, so their own confirmation does not repeat it in private
         _notice_due(ctx, f"guidance:{category}:{ctx.person.id}", timedelta(0))
 
@@ -227,7 +227,7 @@ def confirmations(ctx, item_ids: Iterable[str]) -> None:
     for category, items in sorted(_categories(ctx, item_ids).items()):
         if category < 2:
             continue
-        if ctx.private or not _cooling_down(ctx, category):
+        if _may_say(ctx, category):
             _say_guidance(ctx, category, items)
         elif category >= 4 and not _answered_recently(ctx, category):
             _tell_guidance(ctx, ctx.person, category, items)
@@ -266,7 +266,7 @@ def on_mention(ctx, rec: Any, *, confident: bool = False, text: str | None = Non
     said = False
     named = mentioned_items(ctx, text, rec) if text is not None else [i.item for i in rec.items]
     for category, items in sorted(_categories(ctx, named).items()):
-        if category >= 3 and (ctx.private or not _cooling_down(ctx, category)):
+        if category >= 3 and _may_say(ctx, category):
             _say_guidance(ctx, category, items)
             said = True
     return said
@@ -284,10 +284,6 @@ def _answered_recently(ctx, category: int) -> bool:
     return row is not None and ctx.now - row.at < timedelta(hours=hours)
 
 
-def _cooling_down(ctx, category: int) -> bool:
-    row = ctx.s.get(GuidanceSent, (ctx.platform, ctx.chat, category))
-    hours = ctx.hub.settings.guidance_cooldown_hours
-    return row is not None and ctx.now - row.at < timedelta(hours=hours)
 
 
 def _upsert(s: Session, model: Any, key: dict[str, Any], at: datetime, due_before: datetime | None = None) -> bool:
@@ -312,8 +308,16 @@ def _upsert(s: Session, model: Any, key: dict[str, Any], at: datetime, due_befor
     return written
 
 
-def _remember(ctx, category: int) -> None:
-    _upsert(ctx.s, GuidanceSent, {"platform": ctx.platform, "chat": ctx.chat, "category": category}, ctx.now)
+def _may_say(ctx, category: int) -> bool:
+    """Whether this chat may hear that category's guidance now (always in private; in public once per
+    cool-down), remembering that it does. One statement decides and remembers, so of two processes
+    handling messages of the same chat at once only one says it."""
+    key = {"platform": ctx.platform, "chat": ctx.chat, "category": category}
+    if ctx.private:
+        _upsert(ctx.s, GuidanceSent, key, ctx.now)
+        return True
+    hours = ctx.hub.settings.guidance_cooldown_hours
+    return _upsert(ctx.s, GuidanceSent, key, ctx.now, due_before=ctx.now - timedelta(hours=hours))
 
 
 def _notice_due(ctx, key: str, window: timedelta) -> bool:
@@ -362,7 +366,7 @@ def design_links(ctx, text: str) -> bool:
         ctx.reply(f"design/{design.status}", "design_check", design=view)
         said = True
         category = view["category"]
-        if category and (ctx.private or not _cooling_down(ctx, category)):
+        if category and _may_say(ctx, category):
             _say_guidance(ctx, category, [design.item_id] if design.item_id else [])
     return said
 
