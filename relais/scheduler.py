@@ -11,7 +11,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from core import jobs
+from core import jobs, needs
 from core.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,8 @@ def _job(name: str, fn: Callable[[Hub], Any], hub: Hub) -> Callable[[], Any]:
 
 
 def build_scheduler(hub: Hub, *, timezone: str | None = None) -> AsyncIOScheduler:
-    """Briefings are checked every minute (each community has its own local time); reminders every five
-    minutes; the weekly review on Monday morning and the retention purge every night, both in the
+    """Briefings are checked every minute (each community has its own local time); ticket reminders every five
+    minutes; commitments gone quiet every half hour; the weekly review on Monday morning and the retention purge every night, both in the
     default time zone."""
     tz = timezone or hub.settings.default_timezone
     scheduler = AsyncIOScheduler(timezone="UTC")
@@ -44,6 +44,8 @@ def build_scheduler(hub: Hub, *, timezone: str | None = None) -> AsyncIOSchedule
                       **common)
     scheduler.add_job(_job("ticket_reminders", jobs.run_ticket_reminders, hub), "interval", minutes=5,
                       id="ticket_reminders", **common)
+    scheduler.add_job(_job("stale_commitments", needs.flag_stale_commitments, hub), "interval", minutes=30,
+                      id="stale_commitments", **common)
     scheduler.add_job(_job("weekly_review", jobs.run_weekly_review, hub), "cron", day_of_week="mon", hour=9,
                       minute=0, timezone=tz, id="weekly_review", **common)
     scheduler.add_job(_job("retention_purge", jobs.run_retention_purge, hub), "cron", hour=3, minute=30,

@@ -262,7 +262,9 @@ def test_the_scheduler_plans_every_job_at_its_time(hub):
 
     scheduler = build_scheduler(hub)
     jobs_by_id = {j.id: j for j in scheduler.get_jobs()}
-    assert set(jobs_by_id) == {"briefings", "ticket_reminders", "weekly_review", "retention_purge"}
+    assert set(jobs_by_id) == {"briefings", "ticket_reminders", "stale_commitments", "weekly_review",
+                               "retention_purge"}
+    assert jobs_by_id["stale_commitments"].trigger.interval == timedelta(minutes=30)
     monday = datetime(2020, 3, 23, 9, 0, tzinfo=timezone.utc)
     review = jobs_by_id["weekly_review"].trigger.get_next_fire_time(None, monday)
     assert (review.weekday(), review.hour, str(review.tzinfo)) == (0, 9, "Europe/Paris")
