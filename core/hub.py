@@ -112,6 +112,7 @@ class Ctx:
     event_id: str
     reply_to: str | None = None
     location: tuple[float, float] | None = None
+    thread: str | None = None  # the topic of ``chat`` the event came from (a Telegram forum topic)
     out: list[Outbound] = field(default_factory=list)
     catalog_changed: bool = False
     dialogue_open: bool | None = None  # whether a dialogue was open in this chat as the event arrived (None: ask)
@@ -121,11 +122,11 @@ class Ctx:
         return self.chat_kind == "private"
 
     def reply(self, template: str, kind: str, *, buttons: tuple[Button, ...] = (), **context: Any) -> None:
-        """Answer in the chat the event came from (a reply to the person's own action)."""
+        """Answer in the chat the event came from, in its topic (a reply to the person's own action)."""
         self.out.append(self.hub.compose(
             platform=self.platform, chat=self.chat, kind=kind, template=template, language=self.lang,
             context=context, buttons=buttons, reply_to=self.reply_to, priority=0,
-            public=not self.private, label=self.label_here(),
+            public=not self.private, label=self.label_here(), thread=self.thread,
         ))
 
     def tell(self, person: Person, template: str, kind: str, *, buttons: tuple[Button, ...] = (),
@@ -138,11 +139,13 @@ class Ctx:
         ))
 
     def post(self, platform: str, chat: str, template: str, kind: str, language: str, *,
-             buttons: tuple[Button, ...] = (), priority: int = 1, **context: Any) -> None:
-        """Post in a public channel or group."""
+             buttons: tuple[Button, ...] = (), priority: int = 1, thread: str | None = None,
+             **context: Any) -> None:
+        """Post in a public channel or group (in one of its topics with ``thread``)."""
         self.out.append(self.hub.compose(
             platform=platform, chat=chat, kind=kind, template=template, language=language,
             context=context, buttons=buttons, priority=priority, public=True, label=f"{platform}:#{chat}",
+            thread=thread,
         ))
 
     def label_here(self) -> str:
@@ -231,7 +234,7 @@ class Hub:
     def compose(self, *, platform: str, chat: str, kind: str, template: str, language: str,
                 context: dict[str, Any], buttons: tuple[Button, ...] = (), direct: bool = False,
                 reply_to: str | None = None, priority: int = 1, public: bool = False,
-                label: str = "") -> Outbound:
+                label: str = "", thread: str | None = None) -> Outbound:
         if kind not in KINDS:
             raise ValueError(f"undocumented outbound kind {kind!r}: add it to core.messages.KINDS and the README")
         rendered = self.renderer.render(template, language, **context)
@@ -240,7 +243,8 @@ class Hub:
             text = redact_contacts(text)
         return Outbound(platform=platform, chat=chat, kind=kind, text=text, title=rendered.title,
                         language=language, template=template, context=context, buttons=buttons,
-                        direct=direct, reply_to=reply_to, priority=priority, label=label)
+                        direct=direct, reply_to=reply_to, priority=priority, label=label,
+                        thread=None if direct else thread)
 
     def _persist(self, s: Session, outs: list[Outbound], claim: tuple[str, str] | None = None) -> None:
         """Every outbound message goes into the outbox in the same transaction as what caused it.
@@ -255,7 +259,7 @@ class Hub:
             if claim is not None and o.priority == 0 and not o.direct and o.chat == claim[0]:
                 o.claimed = True
             rows.append(dict(
-                platform=o.platform, chat=o.chat, direct=o.direct, kind=o.kind, title=o.title, text=o.text,
+                platform=o.platform, chat=o.chat, thread=o.thread, direct=o.direct, kind=o.kind, title=o.title, text=o.text,
                 language=o.language, buttons=[{"label": b.label, "action": b.action, "style": b.style}
                                               for b in o.buttons],
                 attachment=o.attachment, attachment_name=o.attachment_name,
@@ -275,7 +279,7 @@ class Hub:
         """Handle one chat message; a redelivered platform event is handled once."""
         return self._handle(msg.platform, msg.event_id, msg.author, msg.chat, msg.chat_kind, msg.community,
                             msg.community_name, msg.reply_to, lambda ctx: self._on_message(ctx, msg),
-                            location=msg.location)
+                            location=msg.location, thread=msg.thread)
 
     def act(self, action: Action, *, claim_for: str | None = None) -> list[Outbound]:
         """Handle a button press or a submitted form. With ``claim_for`` (a delivery worker's name) the
@@ -283,7 +287,7 @@ class Hub:
         send as the interaction's answer."""
         return self._handle(action.platform, action.event_id, action.author, action.chat, action.chat_kind,
                             action.community, None, None, lambda ctx: self._on_action(ctx, action),
-                            claim_for=claim_for)
+                            claim_for=claim_for, thread=action.thread)
 
     def run_command(self, author: Identity, name: str, args: str = "", *, platform: str, chat: str,
                     event_id: str, chat_kind: str = "private", community: str | None = None,
@@ -297,7 +301,7 @@ class Hub:
     def _handle(self, platform: str, event_id: str, author: Identity, chat: str, chat_kind: str,
                 community_id: str | None, community_name: str | None, reply_to: str | None,
                 body: Callable[[Ctx], None], location: tuple[float, float] | None = None,
-                claim_for: str | None = None) -> list[Outbound]:
+                claim_for: str | None = None, thread: str | None = None) -> list[Outbound]:
         now = self.clock.now()
         if self._recogniser_version != self._catalog_version:
             _ = self.recogniser  # (re)built outside the event's transaction: it reads the catalogue
@@ -306,7 +310,7 @@ class Hub:
                 return []
             def arrive() -> Ctx:
                 return self._arrive(s, now, platform, event_id, author, chat, chat_kind, community_id,
-                                    community_name, reply_to, location)
+                                    community_name, reply_to, location, thread)
 
             ctx = arrive()
             try:
@@ -329,7 +333,7 @@ class Hub:
 
     def _arrive(self, s: Session, now: datetime, platform: str, event_id: str, author: Identity, chat: str,
                 chat_kind: str, community_id: str | None, community_name: str | None, reply_to: str | None,
-                location: tuple[float, float] | None) -> Ctx:
+                location: tuple[float, float] | None, thread: str | None = None) -> Ctx:
         """The person and the community of an event (created when new), its chat unblocked if private."""
         found = s.execute(_ARRIVAL, {"platform": platform, "chat": chat, "community": community_id,
                                      "person_platform": author.platform, "pid": author.platform_id}).first()
@@ -347,7 +351,7 @@ class Hub:
         lang = person.language or (community.language if community else self.settings.default_language)
         return Ctx(hub=self, s=s, now=now, person=person, platform=platform, chat=chat, chat_kind=chat_kind,
                    community=community, lang=lang, event_id=event_id, reply_to=reply_to, location=location,
-                   dialogue_open=dialogue_open)
+                   dialogue_open=dialogue_open, thread=None if chat_kind == "private" else thread)
 
     def _first_time(self, s: Session, platform: str, event_id: str, now: datetime) -> bool:
         # One INSERT ... ON CONFLICT DO NOTHING (no savepoint round trips): no row inserted = seen before.

@@ -51,6 +51,7 @@ class Inbound:
     reply_to: str | None = None
     location: tuple[float, float] | None = None
     in_reply_to: str | None = None  # platform id of the message this one replies to (e.g. a ticket)
+    thread: str | None = None  # a topic inside ``chat`` (a Telegram forum topic); None: the chat itself
 
     @property
     def private(self) -> bool:
@@ -70,6 +71,7 @@ class Action:
     value: str | None = None
     chat_kind: str = "private"
     community: str | None = None
+    thread: str | None = None  # the topic of the message the button was under (see Inbound.thread)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class Outbound:
     label: str = ""  # a human-readable recipient for logs and the console
     attachment: bytes | None = None  # a file sent with the text (the briefing's PNG chart)
     attachment_name: str | None = None  # its file name, e.g. "briefing.png"
+    thread: str | None = None  # a topic inside ``chat`` (Telegram forum topic); platforms without one ignore it
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -111,6 +114,7 @@ class Outbound:
             "template": self.template,
             "platform": self.platform,
             "chat": self.chat,
+            "thread": self.thread,
             "direct": self.direct,
             "buttons": [{"label": b.label, "action": b.action} for b in self.buttons],
             "outbox_id": self.outbox_id,

@@ -81,6 +81,7 @@ class Community(SQLModel, table=True):
     timezone: str = Field(default="Europe/Paris", max_length=64)
     briefing_time: str = Field(default="08:00", max_length=5)
     briefing_channel: str | None = Field(default=None, max_length=64)
+    briefing_thread: str | None = Field(default=None, max_length=64)  # a topic of briefing_channel (Telegram forum)
     needs_channel: str | None = Field(default=None, max_length=64)
     intake_channels: list[str] = Field(default_factory=list, sa_type=JSON)
     reply_in_dm: bool = False
@@ -323,6 +324,7 @@ class OutboxMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=16)
     chat: str = Field(max_length=64)
+    thread: str | None = Field(default=None, max_length=64)  # a topic inside chat (Telegram forum topic)
     direct: bool = False  # chat is a person's platform id: open a direct conversation
     kind: str = Field(max_length=32)
     title: str | None = Field(default=None, max_length=300)

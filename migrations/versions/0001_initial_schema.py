@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 02:06:52.371657
+Create Date: 2026-11-22 03:17:52.748869
 """
 from typing import Sequence, Union
 
@@ -50,6 +50,7 @@ def upgrade() -> None:
     sa.Column('timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('briefing_time', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
     sa.Column('briefing_channel', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('briefing_thread', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('needs_channel', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('intake_channels', sa.JSON(), nullable=False),
     sa.Column('reply_in_dm', sa.Boolean(), nullable=False),
@@ -110,6 +111,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('platform', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('chat', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('thread', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('direct', sa.Boolean(), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
