@@ -6,7 +6,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core import briefing
+from core import areas, briefing
 from core.commands import command
 from core.errors import Refused
 from core.models import Community
@@ -87,7 +87,10 @@ def apply(community: Community, key: str, value: str) -> None:
             raise Refused("refused/bad_setting", key=key, value=value[:40])
         community.radius_km = radius
     elif field == "region":
-        community.region = None if value.strip() in ("-", "") else value.strip()[:64]
+        try:
+            community.region = areas.parse_area(value)
+        except ValueError:
+            raise Refused("refused/bad_region", value=value[:40], examples=list(areas.EXAMPLES)) from None
     elif field == "reply_in_dm":
         if value.lower() not in ON | OFF:
             raise Refused("refused/bad_setting", key=key, value=value[:40])
@@ -100,15 +103,30 @@ def _community(ctx) -> Community:
     return ctx.community
 
 
+def _pairs(args: str) -> list[tuple[str, str]]:
+    """``key value`` pairs; a region's value runs to the next setting name, so it may have spaces
+    (``region Pays de la Loire heure 07:30``)."""
+    parts = args.split()
+    pairs: list[tuple[str, str]] = []
+    i = 0
+    while i < len(parts):
+        end = i + 2
+        if KEYS.get(parts[i].lower()) == "region":
+            while end < len(parts) and parts[end].lower() not in KEYS:
+                end += 1
+        if end > len(parts):
+            raise Refused("refused/usage", usage="/reglages <clé> <valeur> [<clé> <valeur> ...]")
+        pairs.append((parts[i], " ".join(parts[i + 1:end])))
+        i = end
+    return pairs
+
+
 @command("settings", "reglages", "réglages", "parametres", "paramètres")
 def cmd_settings(ctx, args: str) -> None:
     """``/settings`` shows; ``/settings key value [key value ...]`` changes, e.g. ``heure 08:30 rayon 80``."""
     community = _community(ctx)
-    parts = args.split()
-    if len(parts) % 2:
-        raise Refused("refused/usage", usage="/reglages <clé> <valeur> [<clé> <valeur> ...]")
     before = view(community)
-    for key, value in zip(parts[::2], parts[1::2]):
+    for key, value in _pairs(args):
         apply(community, key, value)
     after = view(community)
     if after != before:

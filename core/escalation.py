@@ -137,7 +137,9 @@ def place_in(ctx, text: str) -> dict[str, Any] | None:
 def ticket_region(community: Community | None, place: dict[str, Any] | None) -> str | None:
     """The community's region first, else the region of the place the question names."""
     if community is not None and community.region:
-        return canonical_region(community.region)
+        from core.areas import region_of_area  # the region of a département list too ("37,41")
+
+        return region_of_area(community.region)
     if place:
         return region_of_department(place.get("department"))
     return None
