@@ -42,7 +42,7 @@ def briefing_chart(hub: Hub, data: dict[str, Any], language: str) -> bytes | Non
     rows = data.get("open_by_department") or []
     if not rows:
         return None
-    rendered = hub.renderer.render("chart/briefing_labels", language)
+    rendered = hub.renderer.render("chart/briefing_labels", language, area=data.get("area"))
     try:
         return charts.briefing_chart(rows, charts.parse_labels(rendered.text), rendered.title)
     except Exception:  # a picture is a bonus: the briefing goes out without it
@@ -71,7 +71,7 @@ def run_briefings(hub: Hub, now: datetime | None = None) -> list[Outbound]:
             data = briefing.compose(s, community, now)
             out = briefing_outbound(hub, s, community, now, data)
             _emit(hub, s, [out])
-            row.status, row.sent_at, row.figures = "sent", now, data["figures"]
+            row.status, row.sent_at, row.figures = "sent", now, briefing.stored_figures(data)
             sent.append(out)
     return sent
 

@@ -46,6 +46,7 @@ SAMPLE = {
     "retrying": [{"id": 11, "platform": "discord", "chat": "7", "kind": "briefing", "attempts": 2,
                   "error": "500 Internal Server Error", "direct": False}],
     "delta": {"open_needs": 1, "active_offers": -2},
+    "national": {"open_needs": 120, "active_offers": 80}, "examples": ["Centre-Val de Loire", "PACA", "37"],
     "contacts": [{"topic": "legal", "region": None, "rank": 0, "name": "Dr Martin", "platform": "telegram"}],
     "before": 2, "after": 3, "who": "Léa", "role": "moderator", "retry": True,
     "length": 100000, "limit": 4000, "command": "/frobnicate", "maximum": 1000000, "remaining": 80,
