@@ -20,8 +20,10 @@ __all__ = ["CALLBACK_DATA_LIMIT", "TelegramSender", "delivery_error", "keyboard"
 log = logging.getLogger(__name__)
 
 CALLBACK_DATA_LIMIT = 64  # bytes
-CAPTION_LIMIT = 1024  # characters of a photo's caption
+CAPTION_LIMIT = 1024  # characters of a photo's or document's caption
 BUTTONS_PER_ROW = 3
+PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")  # sent as photos; any other attachment as a document
+DOCUMENT_WRITE_TIMEOUT = 120.0  # seconds
 _PERMANENT_BAD_REQUESTS = ("chat not found", "user not found", "chat_write_forbidden", "have no rights to send",
                            "not enough rights", "peer_id_invalid", "group chat was deactivated")
 
@@ -61,8 +63,8 @@ def keyboard(buttons: list[dict[str, Any]] | None) -> InlineKeyboardMarkup | Non
 
 
 def caption(title: str | None, *, html: bool) -> str | None:
-    """A photo's caption: the message's title (the text went before it as messages), bold in HTML,
-    cut to fit Telegram's 1,024 characters."""
+    """A photo's or document's caption: the message's title (the text went before it as messages), bold
+    in HTML, cut to fit Telegram's 1,024 characters."""
     if not title:
         return None
     title = " ".join(title.split())
@@ -75,6 +77,12 @@ def caption(title: str | None, *, html: bool) -> str | None:
     return f"<b>{escape(title)}</b>" if html else title
 
 
+def is_image(name: str) -> bool:
+    """Whether an attachment goes as a photo (shown inline, recompressed by Telegram) rather than as a
+    document (a file kept as it is, with its name: a CSV or GeoJSON export)."""
+    return name.lower().endswith(PHOTO_EXTENSIONS)
+
+
 def plain_parts(text: str, title: str | None) -> list[str]:
     whole = f"{title}\n{text}" if title else text
     return [p for p in split_message(whole, MESSAGE_LIMIT) if p.strip()]
@@ -85,7 +93,8 @@ class TelegramSender:
 
     A long message is sent in parts; when a later part fails, the retry resumes after the parts
     already sent (remembered in memory, so only a crash between parts can repeat one). An attachment
-    (the briefing's chart) follows the text as a photo (``sendPhoto``) captioned with the title."""
+    follows the text captioned with the title: a picture (the briefing's chart) as a photo
+    (``sendPhoto``), any other file (an export) as a document with its file name (``sendDocument``)."""
 
     platform = "telegram"
 
@@ -144,19 +153,24 @@ class TelegramSender:
             last_id = str(sent.message_id)
             self._progress[message.id] = index + 1
         if message.attachment and done <= len(parts):
-            photo: dict[str, Any] = {
+            name = message.attachment_name or "image.png"
+            image = is_image(name)
+            field, method = ("photo", self.bot.send_photo) if image else ("document", self.bot.send_document)
+            media: dict[str, Any] = {
                 "chat_id": chat_id,
-                "photo": bytes(message.attachment),
-                "filename": message.attachment_name or "image.png",
+                field: bytes(message.attachment),
+                "filename": name,
                 "caption": caption(message.title, html=html),
                 "parse_mode": ParseMode.HTML if html else None,
                 "reply_parameters": reply if not parts else None,
             }
+            if not image:  # a document may be up to 50 MB: more than the default 20 s to upload
+                media["write_timeout"] = DOCUMENT_WRITE_TIMEOUT
             try:
-                sent = await self.bot.send_photo(**photo)
+                sent = await method(**media)
             except ChatMigrated as exc:
-                photo["chat_id"] = exc.new_chat_id
-                sent = await self.bot.send_photo(**photo)
+                media["chat_id"] = exc.new_chat_id
+                sent = await method(**media)
             last_id = last_id or str(sent.message_id)
             self._progress[message.id] = len(parts) + 1
         return last_id
