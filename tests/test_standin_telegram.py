@@ -394,3 +394,42 @@ async def test_raw_http_json_bodies_tokens_and_unknown_methods(tg: TelegramStand
     assert unknown == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
     assert wrong_token == 401
     assert bad_json == 400
+
+
+async def test_forum_topics_and_group_migration(tg: TelegramStandIn) -> None:
+    from telegram.error import ChatMigrated
+
+    forum = -1009876
+    topic = tg.create_topic(forum, 7, "Masques")
+    seen: list[tuple[int | None, bool | None]] = []
+
+    async def note(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        assert message is not None
+        seen.append((message.message_thread_id, message.is_topic_message))
+
+    app = make_app(tg)
+    app.add_handler(MessageHandler(filters.TEXT, note))
+    async with running(app):
+        tg.push_update(tg.group_text(forum, 7, "in the topic", thread=topic))
+        tg.push_update(tg.group_text(forum, 7, "in General"))
+        await tg.wait_until(lambda: len(seen) == 2 or None, what="two messages")
+    assert seen == [(topic, True), (None, None)]
+    async with bot_for(tg) as bot:
+        asked = await bot.send_message(forum, "to the topic", message_thread_id=topic)
+        general = await bot.send_message(forum, "to General")
+        replied = await bot.send_message(forum, "a reply", reply_to_message_id=asked.message_id)
+        with pytest.raises(BadRequest, match="(?i)message thread not found"):
+            await bot.send_message(forum, "nowhere", message_thread_id=999)
+        assert asked.message_thread_id == topic and asked.is_topic_message
+        old, new = -4242, -1004242
+        tg.chat(old, "group")
+        to_old, to_new = tg.migrate(old, new, 7)
+        assert to_old["message"]["migrate_to_chat_id"] == new
+        assert to_new["message"]["migrate_from_chat_id"] == old
+        with pytest.raises(ChatMigrated) as raised:
+            await bot.send_message(old, "hello")
+        assert raised.value.new_chat_id == new
+    assert [m.thread for m in tg.messages(forum)] == [topic, None, topic]
+    assert [m.params.get("message_thread_id") for m in tg.messages(forum)] == [topic, None, None]
+    assert general.message_thread_id is None and replied.message_thread_id == topic

@@ -15,6 +15,19 @@ enforces the documented sending limits with 429 + ``retry_after``, rejects
 malformed HTML and over-long texts with Telegram's 400 descriptions, and can
 inject faults (500s, blocked chats, held answers).
 
+Forum topics: ``forum(chat_id)`` makes a supergroup a forum, ``create_topic`` opens a topic (its id is
+the message id of its ``forum_topic_created`` service message, as in Telegram) and ``group_text`` /
+``command`` with ``thread=`` write in it (``message_thread_id`` and ``is_topic_message``, the topic's
+first message as ``reply_to_message``). A message the bot sends lands in the topic given by
+``message_thread_id`` (an unknown topic of a forum is refused: "message thread not found"), or in the
+topic of the message it replies to; ``SentMessage.thread`` records where it landed. A message in the
+General topic has no ``message_thread_id``.
+
+Group migration: ``migrate(old, new, user_id)`` turns a group into a supergroup: it returns the two
+service updates Telegram sends (``migrate_to_chat_id`` in the old group, ``migrate_from_chat_id`` in
+the new supergroup), and from then on a call about the old id is refused with Telegram's 400
+"group chat was upgraded to a supergroup chat" and ``parameters.migrate_to_chat_id``.
+
 Every public control and ``wait_for_*`` method may also be called from another
 thread when the stand-in runs in its own thread (``start_in_thread``).
 """
@@ -120,6 +133,7 @@ class SentMessage:
     file: bytes | str | None = None  # uploaded bytes, or the file_id/URL string sent
     edits: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     deleted: bool = False
+    thread: int | None = None  # the forum topic it landed in (None: the chat itself, or its General topic)
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -471,6 +485,8 @@ class TelegramStandIn:
         self._fail_next_methods: frozenset[str] = SEND_METHODS
         self._injected: list[tuple[frozenset[str], _ApiError]] = []  # answers queued by inject_error
         self._chat_errors: dict[int, tuple[int, str]] = {}
+        self._migrated: dict[int, int] = {}  # old group id -> its supergroup's id
+        self._topics: dict[int, set[int]] = collections.defaultdict(set)  # forum chat -> open topic ids
         self._delay = 0.0
         self._delay_methods: frozenset[str] = SEND_METHODS
         self._hold_methods: frozenset[str] | None = None
@@ -807,6 +823,53 @@ class TelegramStandIn:
                 self._chats[chat_id] = chat
             return dict(chat)
 
+    def forum(self, chat_id: int, title: str | None = None) -> dict[str, Any]:
+        """Make supergroup ``chat_id`` a forum (a group with topics)."""
+        with self._lock:
+            chat = self.chat(chat_id, "supergroup", title)
+            chat["is_forum"] = True
+            self._chats[chat_id] = chat
+            return dict(chat)
+
+    def create_topic(self, chat_id: int, user_id: int, name: str = "Topic") -> int:
+        """Open a topic in forum ``chat_id`` (made a forum if needed); returns its ``message_thread_id``."""
+        with self._lock:
+            if not self._chats.get(chat_id, {}).get("is_forum"):
+                self.forum(chat_id)
+            message = self._new_message(chat_id, user_id, message_id=None, date=None)
+            thread = message["message_id"]
+            message.update(message_thread_id=thread, is_topic_message=True,
+                           forum_topic_created={"name": name, "icon_color": 7322096})
+            self._messages[chat_id][thread] = message
+            self._topics[chat_id].add(thread)
+            return thread
+
+    def _in_topic(self, message: dict[str, Any], thread: int | None) -> dict[str, Any]:
+        """Put a message built for a forum chat in topic ``thread`` as Telegram does."""
+        if thread is None:
+            return message
+        chat_id = message["chat"]["id"]
+        if thread not in self._topics.get(chat_id, ()):
+            raise KeyError(f"no topic {thread} in chat {chat_id}")
+        message["message_thread_id"] = thread
+        message["is_topic_message"] = True
+        message["reply_to_message"] = _strip_reply(self._messages[chat_id][thread])
+        return message
+
+    def migrate(self, old_chat_id: int, new_chat_id: int, user_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Group ``old_chat_id`` becomes supergroup ``new_chat_id``: the two service updates Telegram
+        sends (to push), and calls about the old id are refused from now on."""
+        with self._lock:
+            old = self.chat(old_chat_id)
+            title = old.get("title")
+            self.chat(new_chat_id, "supergroup", title)
+            self._migrated[old_chat_id] = new_chat_id
+        in_old = self._new_message(old_chat_id, user_id, message_id=None, date=None)
+        in_old["migrate_to_chat_id"] = new_chat_id
+        in_new = self._new_message(new_chat_id, user_id, message_id=None, date=None)
+        in_new["migrate_from_chat_id"] = old_chat_id
+        return self._wrap("message", in_old, None), self._wrap("message", in_new, None)
+
     def _new_message(
         self,
         chat_id: int,
@@ -866,13 +929,18 @@ class TelegramStandIn:
         message_id: int | None = None,
         date: int | None = None,
         update_id: int | None = None,
+        thread: int | None = None,
     ) -> dict[str, Any]:
-        """An update: ``user_id`` writes ``text`` in group ``chat_id`` (a negative id)."""
+        """An update: ``user_id`` writes ``text`` in group ``chat_id`` (a negative id), in forum topic
+        ``thread`` if given (see ``create_topic``)."""
         if chat_id >= 0:
             raise ValueError("group chat ids are negative")
+        if thread is not None or self._chats.get(chat_id, {}).get("is_forum"):
+            chat_type, title = None, None  # keep the forum as it is
         message = self._new_message(
             chat_id, user_id, message_id=message_id, date=date, chat_type=chat_type, title=title
         )
+        self._in_topic(message, thread)
         message["text"] = text
         if entities:
             message["entities"] = entities
@@ -889,8 +957,10 @@ class TelegramStandIn:
         chat_type: str = "supergroup",
         message_id: int | None = None,
         update_id: int | None = None,
+        thread: int | None = None,
     ) -> dict[str, Any]:
-        """An update: ``/command args`` with its ``bot_command`` entity (private if chat_id > 0)."""
+        """An update: ``/command args`` with its ``bot_command`` entity (private if chat_id > 0), in
+        forum topic ``thread`` if given."""
         name = command.lstrip("/")
         head = f"/{name}@{self.bot_user['username']}" if mention_bot else f"/{name}"
         text = f"{head} {args}" if args else head
@@ -907,6 +977,7 @@ class TelegramStandIn:
             chat_type=chat_type,
             message_id=message_id,
             update_id=update_id,
+            thread=thread,
         )
 
     def location(
@@ -1133,6 +1204,9 @@ class TelegramStandIn:
         with self._lock:
             if chat_id in self._chat_errors:
                 raise _ApiError(*self._chat_errors[chat_id])
+            if chat_id in self._migrated:
+                raise _ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                                {"migrate_to_chat_id": self._migrated[chat_id]})
         return chat_id
 
     def _render(self, text: str | None, parse_mode: str | None, limit: int, kind: str) -> tuple[str, list]:
@@ -1164,6 +1238,22 @@ class TelegramStandIn:
             raise _ApiError(400, "Bad Request: message to be replied not found")
         return int(target)
 
+    def _landing_topic(self, chat_id: int, params: dict[str, Any], reply_to: int | None) -> int | None:
+        """The forum topic a message lands in: the one asked, or the one of the message it replies to."""
+        with self._lock:
+            if not self._chats.get(chat_id, {}).get("is_forum"):
+                return None
+            asked = params.get("message_thread_id")
+            if asked not in (None, ""):
+                if asked not in self._topics.get(chat_id, ()):
+                    raise _ApiError(400, "Bad Request: message thread not found")
+                return int(asked)
+            if reply_to is not None:
+                replied = self._messages[chat_id][reply_to]
+                if replied.get("is_topic_message"):
+                    return replied.get("message_thread_id")
+            return None
+
     def _deliver(
         self,
         method: str,
@@ -1176,6 +1266,7 @@ class TelegramStandIn:
         file: bytes | str | None = None,
     ) -> dict[str, Any]:
         reply_to = self._reply_to(chat_id, params)
+        thread = self._landing_topic(chat_id, params, reply_to)
         markup = params.get("reply_markup")
         with self._lock:
             self._rate_check(method, chat_id)
@@ -1194,6 +1285,9 @@ class TelegramStandIn:
                 message["reply_markup"] = markup
             if reply_to is not None:
                 message["reply_to_message"] = _strip_reply(self._messages[chat_id][reply_to])
+            if thread is not None:
+                message["message_thread_id"] = thread
+                message["is_topic_message"] = True
             self._messages[chat_id][message_id] = message
             record = SentMessage(
                 chat_id=chat_id,
@@ -1209,6 +1303,7 @@ class TelegramStandIn:
                 params=params,
                 entities=entities,
                 file=file,
+                thread=thread,
             )
             self.sent.append(record)
             self._by_key[(chat_id, message_id)] = record
