@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, func, select
@@ -17,7 +18,7 @@ from sqlmodel import Session, func, select
 from core import matching, permissions
 from core.commands import command
 from core.errors import Refused
-from core.hub import need_ref, offer_ref
+from core.hub import local_date, need_ref, offer_ref
 from core.models import Capability, Need, NeedLine, Offer, Person, Role
 
 KINDS = ("needs", "offers", "capacity")
@@ -244,9 +245,35 @@ def export(s: Session, what: str, fmt: str, *, names: bool = False) -> tuple[str
     return json.dumps(to_geojson(rows, columns), ensure_ascii=False, separators=(",", ":")), len(rows)
 
 
+# What a chat platform accepts as one uploaded file (Telegram: 50 MB for a bot's document; Discord: 8 MB
+# is the smallest limit a DM or a server without boosts has had). Other platforms (the console) take
+# the smaller one.
+FILE_LIMITS = {"telegram": 50_000_000, "discord": 8_000_000}
+EXTENSIONS = {"csv": "csv", "geojson": "geojson"}
+
+
+def file_name(what: str, fmt: str, day: date) -> str:
+    """``relais-needs-2020-03-23.csv``."""
+    return f"relais-{what}-{day.isoformat()}.{EXTENSIONS[fmt]}"
+
+
+def export_file(s: Session, what: str, fmt: str, *, names: bool = False) -> tuple[bytes, int]:
+    """The export as a file's bytes (UTF-8; a CSV starts with a byte order mark so that spreadsheets
+    read its accents right), and its number of rows."""
+    text, count = export(s, what, fmt, names=names)
+    return (text.encode("utf-8-sig") if fmt == "csv" else text.encode("utf-8")), count
+
+
+def file_limit(platform: str, setting: int | None = None) -> int:
+    """The largest export file sent on ``platform``; ``setting`` (RELAIS_EXPORT_MAX_BYTES) may lower it."""
+    limit = FILE_LIMITS.get(platform, min(FILE_LIMITS.values()))
+    return min(limit, setting) if setting else limit
+
+
 @command("export", "exporter")
 def cmd_export(ctx, args: str) -> None:
-    """``/export needs|offers|capacity csv|geojson``: sent in a direct conversation."""
+    """``/export needs|offers|capacity csv|geojson``: the file goes to the person in a direct conversation
+    (asked in a public channel, the channel only gets a short note), with a short description."""
     parts = args.lower().split()
     aliases = {"besoins": "needs", "offres": "offers", "capacite": "capacity", "capacité": "capacity"}
     what = aliases.get(parts[0], parts[0]) if parts else None
@@ -254,18 +281,16 @@ def cmd_export(ctx, args: str) -> None:
     if what not in KINDS or fmt not in FORMATS:
         raise Refused("refused/usage", usage="/export needs|offers|capacity csv|geojson")
     names = Role.ADMIN in permissions.roles_of(ctx.s, ctx.person, ctx.community)
-    payload, count = export(ctx.s, what, fmt, names=names)
-    ctx.audit("data.exported", what, after={"format": fmt, "rows": count, "names": names})
-    ctx.tell(
-        ctx.person,
-        "export_ready",
-        "export",
-        priority=0,
-        what=what,
-        fmt=fmt,
-        count=count,
-        payload=payload,
-        named=names,
-    )
+    data, count = export_file(ctx.s, what, fmt, names=names)
+    limit = file_limit(ctx.person.platform, ctx.hub.settings.export_max_bytes)
+    if len(data) > limit:
+        raise Refused("refused/export_too_big", what=what, fmt=fmt, count=count, size=len(data), limit=limit,
+                      service=ctx.person.platform)
+    tz = ctx.community.timezone if ctx.community is not None else ctx.hub.settings.default_timezone
+    name = file_name(what, fmt, local_date(ctx.now, tz))
+    ctx.audit("data.exported", what, after={"format": fmt, "rows": count, "names": names, "bytes": len(data)})
+    ctx.tell(ctx.person, "export_ready", "export", priority=0, what=what, fmt=fmt, count=count,
+             filename=name, size=len(data), named=names)
+    ctx.out[-1].attachment, ctx.out[-1].attachment_name = data, name
     if not ctx.private:
         ctx.reply("export_sent", "info")

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     escalation_handover_hours: float = 24.0
     stale_commitment_hours: float = 72.0
     retention_days: int = 90
+    # Largest /export file sent, in bytes, below the platform's own upload limit (None: the platform's).
+    export_max_bytes: int | None = None
     max_text_length: int = 4000
     flood_limit_per_minute: int = 20
 

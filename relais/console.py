@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
 import shlex
 import sys
@@ -32,6 +33,15 @@ TOPICS = ("sanitary", "legal", "technical", "logistics")
 def slug(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:40] or "anon"
+
+
+def attachment_line(data: bytes, name: str | None) -> str:
+    """``[image: briefing.png, 14 KB]`` for a picture, ``[file: relais-needs-2020-03-23.csv, 412 B]`` otherwise."""
+    what = "image" if (mimetypes.guess_type(name or "")[0] or "").startswith("image/") else "file"
+    size = len(data)
+    shown = f"{size} B" if size < 1024 else (f"{round(size / 1024)} KB" if size < 1024 * 1024
+                                             else f"{size / (1024 * 1024):.1f} MB")
+    return f"[{what}: {name or 'attachment'}, {shown}]"
 
 
 class Console:
@@ -198,8 +208,7 @@ class Console:
             if o.buttons:
                 self.out.write("    ┃ " + " ".join(f"[{b.label}]" for b in o.buttons) + "\n")
             if o.attachment:
-                size = max(1, round(len(o.attachment) / 1024))
-                self.out.write(f"    ┃ [image: {o.attachment_name or 'attachment'}, {size} KB]\n")
+                self.out.write(f"    ┃ {attachment_line(o.attachment, o.attachment_name)}\n")
         self.out.flush()
         if mark:
             self.hub.mark_delivered([o.outbox_id for o in outs if o.outbox_id])

@@ -73,7 +73,8 @@ SAMPLE = {
     "waiting": [{"ref": "Q-2", "topic": "sanitary", "status": "open", "question": "Qui paie ?", "answer": ""}],
     # matching, commitments, capacity, export
     "made": 80, "promised": 120, "days": 4, "delivered": 0, "on": True, "cap": 5, "scope": "region",
-    "area": "Centre-Val de Loire", "what": "needs", "fmt": "csv", "count": 1, "payload": "ref,status\nN-7,open\n",
+    "area": "Centre-Val de Loire", "what": "needs", "fmt": "csv", "count": 1,
+    "filename": "relais-needs-2020-03-23.csv", "size": 3456, "service": "telegram",
     "rows": [{"department": "37", "name": "Indre-et-Loire", "region": "Centre-Val de Loire", "makers": 3,
               "offers": 4, "capabilities": {"3d_printing": 3}, "daily_capacity": 120, "open_units": 200,
               "committed_share": 0.238}],
