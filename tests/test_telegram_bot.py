@@ -4,6 +4,8 @@ stand-in on 127.0.0.1, the real core on SQLite and PostgreSQL, updates in Telegr
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import os
 import signal
 import socket
@@ -260,6 +262,28 @@ async def test_a_briefing_with_nothing_open_is_text_only(bot, tg, hub, clock):
     await settled(tg, hub)
     [briefing] = tg.messages(GROUP)[before:]
     assert briefing.method == "sendMessage" and "Point du matin" in briefing.plain_text
+
+
+async def test_an_export_arrives_as_a_document_with_its_file_name(bot, tg, hub):
+    marie, contact = Speaker(tg, hub, MARIE), Speaker(tg, hub, CONTACT)
+    await log_need_in_one_message(marie)
+    await contact.say("/start")
+    with hub.db.session() as s:
+        person = s.exec(select(Person).where(Person.platform == "telegram",
+                                             Person.platform_id == str(CONTACT))).one()
+        s.add(DesignatedContact(person_id=person.id, topic="legal"))  # contacts may export
+    [message, document] = await contact.say("/export needs csv")
+    assert message.chat_id == document.chat_id == CONTACT
+    assert message.method == "sendMessage" and "Export des besoins (CSV) : 1 ligne" in message.plain_text
+    assert "relais-needs-2020-03-23.csv" in message.plain_text and "pseudonyme" in message.plain_text
+    assert document.method == "sendDocument" and document.file_name == "relais-needs-2020-03-23.csv"
+    assert document.plain_text == "Export des besoins (CSV) : 1 ligne"  # the title as its caption
+    content = document.file.decode("utf-8-sig")
+    [row] = csv.DictReader(io.StringIO(content))
+    assert row["ref"] == "N-1" and row["quantity"] == "200" and row["requester"].startswith("p-")
+    assert "Marie" not in content and str(MARIE) not in content and str(CONTACT) not in content
+    [sent] = rows(hub, OutboxMessage, OutboxMessage.kind == "export")
+    assert sent.status == "sent" and sent.platform_message_id == str(message.message_id)
 
 
 async def test_same_update_delivered_twice_is_recorded_once(bot, tg, hub):

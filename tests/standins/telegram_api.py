@@ -134,6 +134,7 @@ class SentMessage:
     edits: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     deleted: bool = False
     thread: int | None = None  # the forum topic it landed in (None: the chat itself, or its General topic)
+    file_name: str | None = None  # a document's file name as uploaded (sendDocument)
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -1303,6 +1304,7 @@ class TelegramStandIn:
                 params=params,
                 entities=entities,
                 file=file,
+                file_name=(extra.get("document") or {}).get("file_name"),
                 thread=thread,
             )
             self.sent.append(record)
