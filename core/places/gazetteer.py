@@ -154,6 +154,26 @@ _INSTITUTIONS = frozenset({
     "crf", "esat", "ime", "mas", "fam", "cmp", "chs", "ght", "aphp", "hcl", "aphm", "msp", "cpts",
     "infirmiers", "infirmier", "medecins"
 })
+# Institutions that usually carry a proper name of their own ("clinique Saint-Joseph", "lycée Jean Moulin",
+# "EHPAD Les Tilleuls"): a saint's name or a name with an article right after them names the institution.
+_NAMED_INSTITUTIONS = frozenset({
+    "hopital", "hopitaux", "hosto", "hospital", "clinique", "polyclinique", "clinic", "ehpad", "ephad", "ehpads",
+    "residence", "foyer", "maison", "pharmacie", "pharma", "maternite", "hospice", "centre", "cabinet", "institut",
+    "eglise", "chapelle", "paroisse", "church", "cathedrale", "ecole", "college", "lycee", "school", "crf", "esat",
+    "ime", "mas", "fam", "usld", "ssr"
+})
+# Schools are named after people ("lycée Vauban", "collège Victor Hugo"), not after their town.
+_SCHOOLS = frozenset({"ecole", "college", "lycee", "school", "lpo", "lp"})
+# Words that extend an institution's name before its own name: "centre hospitalier Saint-Joseph".
+_INSTITUTION_ADJ = frozenset({
+    "hospitalier", "hospitaliere", "universitaire", "prive", "privee", "medical", "medicale", "dentaire",
+    "agricole", "professionnel", "technique", "catholique", "protestant", "militaire", "mutualiste",
+    "psychiatrique", "general", "generale", "regional", "regionale"
+})
+# Services inside an institution, named before the town: "cabinet d'orthophonie de Digne".
+_UNITS = frozenset({"accueil", "unite", "service", "pole", "bloc", "equipe", "cabinet", "centre", "maison"})
+# Verbs that take a town with no preposition: "j'habite Tarascon".
+_DWELL_VERBS = frozenset({"habite", "habites", "habitons", "habitez", "habitent"})
 # Words right before a capitalised word that make it a person or a street.
 _ANTI_CUES = frozenset({
     "dr", "docteur", "doctor", "mme", "mr", "mrs", "ms", "m", "mlle", "monsieur", "madame", "pr",
@@ -626,10 +646,13 @@ class Gazetteer:
         prev = toks[i - 1] if i else ""
         prev2 = toks[i - 2] if i > 1 else ""
         prev3 = toks[i - 3] if i > 2 else ""
-        if prev in _ANTI_CUES:
-            return None
+        if prev in _ANTI_CUES and not any(c in ",;:!?()\n" for c in text[spans[i - 1][2] : start]):
+            return None  # "Dr Vienne", "rue Nationale"; not "école Sainte-Marie, Cholet"
         if text[end : end + 1] == "-" and text[end + 1 : end + 2].isupper():
             return None  # part of a longer proper noun: "la Croix-Rouge", "Notre-Dame"
+        inst = prev if prev in _INSTITUTIONS else prev2 if prev in _INSTITUTION_ADJ and prev2 in _INSTITUTIONS else ""
+        if inst in _NAMED_INSTITUTIONS and (inst in _SCHOOLS or toks[i] in ("st", "ste", "sts") or toks[i] in ARTICLES):
+            return None  # "clinique Saint-Joseph", "lycée Vauban", "EHPAD Les Tilleuls": the institution's own name
         exact = self._entries[candidates[0]].name_key == name_key
         strong_evidence = False
 
@@ -654,7 +677,7 @@ class Gazetteer:
         elif prev in ("de", "d", "du", "des", "l", "of"):
             if prev2 in _DE_CUE_HEADS or (prev2 == "a" and prev3 == "cote") or prev2 in ("pres",):
                 level = 3
-            elif prev2 in _INSTITUTIONS or prev3 in _INSTITUTIONS:
+            elif prev2 in _INSTITUTIONS or prev3 in _INSTITUTIONS or (capitalised and _unit_before(toks, spans, text, i - 1)):
                 level = 2
                 strong_evidence = True
             elif prev == "of":
@@ -663,6 +686,9 @@ class Gazetteer:
                 level = 1
         elif prev in _INSTITUTIONS:
             level = 2
+            strong_evidence = True
+        elif prev in _DWELL_VERBS and capitalised:
+            level = 3
             strong_evidence = True
         if level < 3 and re.match(r"\(?\s*(\d{5}|\d{2}|2[ab])\s*\)?", after, re.IGNORECASE):
             m = re.match(r"\(\s*(\d{2}|2[ab]|\d{5})\s*\)|(\d{5})\b", after, re.IGNORECASE)
@@ -766,6 +792,17 @@ class Gazetteer:
             return None
         hit = self._names[best[0]]
         return _Match(2, i, best[2], hit[0])
+
+
+def _unit_before(toks: list[str], spans, text: str, k: int) -> bool:
+    """Is the "de" at toks[k] the end of an institution's longer name ("accueil de jour Alzheimer de", "cabinet
+    d'orthophonie de"), read back over at most five words within the same phrase?"""
+    for j in range(k - 1, max(-1, k - 6), -1):
+        if any(c in ".,;:!?()\n" for c in text[spans[j][2] : spans[j + 1][1]]):
+            return False
+        if toks[j] in _INSTITUTIONS or toks[j] in _UNITS:
+            return True
+    return False
 
 
 def _blank(m: re.Match) -> str:
