@@ -429,6 +429,17 @@ class Hub:
             place = self._community(s, who.platform, community, community_name) if community else None
             permissions.grant(s, person, role, place)
 
+    def migrate_chat(self, platform: str, old: str, new: str) -> dict[str, Any] | None:
+        """A chat changed its id (a Telegram group that became a supergroup): its community, channels,
+        pending outbox messages, blocked-chat row and everything written there move to ``new`` in one
+        transaction, with an audit entry. Idempotent: None when nothing was left under ``old``. A
+        community already under ``new`` is merged into the old chat's, which is kept (see
+        ``core.chats.migrate_chat``)."""
+        from core import chats
+
+        with self.db.session() as s:
+            return chats.migrate_chat(s, platform, old, new, self.clock.now())
+
     # ------------------------------------------------------------------ messages
 
     def _on_message(self, ctx: Ctx, msg: Inbound) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import itertools
 
-from sqlmodel import select
+from sqlmodel import select, update
 
 from core.messages import Action, Identity, Inbound
-from core.models import OutboxMessage
+from core.models import AuditEntry, BlockedChat, Briefing, Community, OutboxMessage, Person, RoleGrant
 from tests.helpers import kinds, one
 
 GROUP = "-1001234567890"
@@ -74,3 +74,82 @@ def test_button_follow_ups_stay_in_the_topic_and_direct_messages_have_none(hub):
 def test_a_private_chat_has_no_topic(hub):
     outs = say(hub, "/aide", chat=MARIE.platform_id, thread="9")
     assert outs and all(o.thread is None for o in outs)
+
+
+# --------------------------------------------------------------------------- a group that became a supergroup
+
+OLD, NEW = "-4242", "-1004242"
+
+
+def community_at(hub, platform_id: str):
+    with hub.db.session() as s:
+        return s.exec(select(Community).where(Community.platform == "telegram",
+                                              Community.platform_id == platform_id)).first()
+
+
+def test_migrating_a_chat_moves_its_community_and_what_waits_for_it(hub):
+    say(hub, "/aide", chat=OLD, thread=None)
+    with hub.db.session() as s:
+        com = s.exec(select(Community).where(Community.platform_id == OLD)).one()
+        com.briefing_channel, com.needs_channel, com.intake_channels = OLD, OLD, [OLD, "-77"]
+        com.briefing_time, com_id = "07:15", com.id
+        s.add(BlockedChat(platform="telegram", chat=OLD, reason="gone", at=hub.clock.now()))
+        s.add(OutboxMessage(platform="telegram", chat=OLD, kind="info", text="waiting", language="fr",
+                            buttons=[], status="pending", next_attempt_at=hub.clock.now(),
+                            created_at=hub.clock.now()))
+        s.add(OutboxMessage(platform="telegram", chat=OLD, kind="info", text="already sent", language="fr",
+                            buttons=[], status="sent", next_attempt_at=hub.clock.now(),
+                            created_at=hub.clock.now()))
+        s.add(OutboxMessage(platform="discord", chat=OLD, kind="info", text="another platform", language="fr",
+                            buttons=[], status="pending", next_attempt_at=hub.clock.now(),
+                            created_at=hub.clock.now()))
+    moved = hub.migrate_chat("telegram", OLD, NEW)
+    assert moved["community"] == com_id and moved["merged"] is None
+    assert community_at(hub, OLD) is None
+    com = community_at(hub, NEW)
+    assert com.id == com_id and com.briefing_time == "07:15"
+    assert (com.briefing_channel, com.needs_channel, com.intake_channels) == (NEW, NEW, [NEW, "-77"])
+    with hub.db.session() as s:
+        outbox = {(r.platform, r.text): r.chat for r in s.exec(select(OutboxMessage))
+                  if r.text in ("waiting", "already sent", "another platform")}
+        assert outbox == {("telegram", "waiting"): NEW, ("telegram", "already sent"): OLD,
+                          ("discord", "another platform"): OLD}
+        assert [b.chat for b in s.exec(select(BlockedChat))] == [NEW]
+        [audit] = s.exec(select(AuditEntry).where(AuditEntry.action == "chat.migrated")).all()
+        assert audit.subject == f"community:{com_id}" and audit.after["to"] == NEW
+    # The same migration told again (the supergroup's own service message, a redelivery): nothing changes.
+    assert hub.migrate_chat("telegram", OLD, NEW) is None
+    with hub.db.session() as s:
+        assert len(s.exec(select(AuditEntry).where(AuditEntry.action == "chat.migrated")).all()) == 1
+    # A message in the supergroup finds the community with its settings (no new one is created).
+    assert say(hub, "/aide", chat=NEW, thread=None)
+    with hub.db.session() as s:
+        assert [(c.id, c.briefing_time) for c in s.exec(select(Community))] == [(com_id, "07:15")]
+
+
+def test_a_community_created_under_the_new_id_meanwhile_is_merged_into_the_old_one(hub):
+    say(hub, "/aide", chat=OLD, thread=None)
+    say(hub, "/aide", chat=NEW, thread=None)  # addressed in the supergroup before the migration arrived
+    old_com, new_com = community_at(hub, OLD), community_at(hub, NEW)
+    with hub.db.session() as s:
+        s.exec(update(Community).where(Community.id == old_com.id).values(briefing_time="06:45"))
+        marie = s.exec(select(Person).where(Person.platform_id == MARIE.platform_id)).one()
+        s.add(RoleGrant(person_id=marie.id, role="moderator", community_id=old_com.id))
+        s.add(RoleGrant(person_id=marie.id, role="moderator", community_id=new_com.id))  # a duplicate
+        s.add(RoleGrant(person_id=marie.id, role="maker", community_id=new_com.id))
+        s.add(Briefing(community_id=new_com.id, local_date=hub.clock.now().date(), status="sent"))
+    moved = hub.migrate_chat("telegram", OLD, NEW)
+    assert moved["community"] == old_com.id and moved["merged"] == new_com.id
+    kept = community_at(hub, NEW)
+    assert kept.id == old_com.id and kept.briefing_time == "06:45"
+    with hub.db.session() as s:
+        assert s.get(Community, new_com.id) is None
+        grants = sorted((g.role, g.community_id) for g in s.exec(select(RoleGrant)))
+        assert grants == [("maker", old_com.id), ("moderator", old_com.id)]
+        assert [b.community_id for b in s.exec(select(Briefing))] == [old_com.id]
+
+
+def test_migration_of_an_unknown_chat_changes_nothing(hub):
+    assert hub.migrate_chat("telegram", "-1", "-1001") is None
+    with hub.db.session() as s:
+        assert not s.exec(select(AuditEntry).where(AuditEntry.action == "chat.migrated")).all()
