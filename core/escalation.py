@@ -762,7 +762,8 @@ def _claim(s: Session, esc: Escalation, where: Iterable, **values: Any) -> bool:
 
 def run_reminders(hub: Hub, now: datetime) -> list[Outbound]:
     """Route waiting tickets, remind the contact after the reminder delay, hand over to the next contact
-    (the backup) after the hand-over delay. Idempotent; the outbound messages are persisted here."""
+    (the backup) after the hand-over delay, telling the first contact (who may still answer). Idempotent;
+    the outbound messages are persisted here."""
     settings = hub.settings
     outs: list[Outbound] = []
     with hub.db.session() as s:
@@ -796,6 +797,11 @@ def run_reminders(hub: Hub, now: datetime) -> list[Outbound]:
                 target = s.get(Person, esc.contact_id) if esc.contact_id else None
                 if target is not None:
                     outs.append(_to_contact(hub, s, esc, target, "handover" if backup else "reminder", now))
+                # The contact it was taken from is told, and may still answer while they stay designated
+                # for the topic (may_handle); one who is no longer designated is not told.
+                original = s.get(Person, previous) if backup and previous in ids else None
+                if original is not None:
+                    outs.append(_to_contact(hub, s, esc, original, "handover_notice", now))
                 if not backup:
                     for mod in _moderators(s, esc.community_id):
                         outs.append(_direct(hub, mod, "ticket_unrouted", "ticket",

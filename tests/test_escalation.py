@@ -187,7 +187,7 @@ def test_reminder_after_4h_hand_over_after_24h_then_the_backup_answers_by_replyi
     assert jobs.run_ticket_reminders(hub) == [], "one reminder, however often the job runs"
 
     clock.advance(hours=20)
-    handover = jobs.run_ticket_reminders(hub)
+    handover = [o for o in jobs.run_ticket_reminders(hub) if o.template == "handover"]
     assert [(o.template, o.chat) for o in handover] == [("handover", "9002")]
     assert ticket(hub).contact_id != ticket(hub).asker_id
     assert jobs.run_ticket_reminders(hub) == []
@@ -204,6 +204,78 @@ def test_reminder_after_4h_hand_over_after_24h_then_the_backup_answers_by_replyi
     assert [a for a in audit_actions(hub) if a.startswith("ticket.")] == [
         "ticket.opened", "ticket.reminded", "ticket.handed_over", "ticket.answered"]
     assert jobs.run_ticket_reminders(hub) == [], "an answered ticket is left alone"
+
+
+def notices_to(hub, platform_id: str) -> list[OutboxMessage]:
+    """The ticket messages (ticket, reminder, hand-over notice) stored for a person."""
+    with hub.db.session() as s:
+        return list(s.exec(select(OutboxMessage).where(OutboxMessage.chat == platform_id,
+                                                       OutboxMessage.direct == True,  # noqa: E712
+                                                       OutboxMessage.kind.in_(("ticket", "reminder")))
+                           .order_by(OutboxMessage.id)))
+
+
+def test_the_first_contact_is_told_of_the_hand_over_once_in_their_language_and_may_still_answer(hub, clock):
+    boss = admin(hub)
+    first = person(hub, "9001", "Dr Martin", lang="en")
+    backup = person(hub, "9002", "Dr Suppléante")
+    designate(hub, boss, first, "legal")
+    designate(hub, boss, backup, "legal", "--backup")
+    marie = caregiver(hub)
+    ticket_to(ask(marie, Q_SELL_FR), first)
+    clock.advance(hours=24, minutes=1)
+    outs = jobs.run_ticket_reminders(hub)
+    assert sorted((o.template, o.chat) for o in outs) == [("handover", "9002"), ("handover_notice", "9001")]
+    [notice] = [o for o in outs if o.chat == "9001"]
+    assert notice.direct and notice.kind == "reminder" and notice.language == "en" and notice.outbox_id
+    assert notice.title == "Question Q-1 handed over to the backup contact"
+    assert "After 24 h without an answer" in notice.text and Q_SELL_FR in notice.text
+    assert "You may still answer" in notice.text and "/answer Q-1" in notice.text
+    assert "Marie" not in notice.text and "Suppléante" not in notice.text
+    assert [b.action for b in notice.buttons] == ["ticket:answer:1"]
+    for hours in (1, 30):  # the job runs again and again: one notice
+        clock.advance(hours=hours)
+        assert jobs.run_ticket_reminders(hub) == []
+    assert [m.id for m in notices_to(hub, "9001")][1:] == [notice.outbox_id], "the ticket, then one notice"
+    with hub.db.session() as s:
+        entry = s.exec(select(AuditEntry).where(AuditEntry.action == "ticket.handed_over")).one()
+        assert entry.before["contact"] != entry.after["contact"]
+
+    # The first contact answers after all, by replying to the notice: it is their answer, relayed.
+    delivered(hub, notice, "tg-901")
+    answered = reply(hub, first, "tg-901", "No: selling needs the CE marking.")
+    assert one(answered, "answer").chat == "1001"
+    assert one(answered, "info").template == "answer_recorded" and one(answered, "info").language == "en"
+    esc = ticket(hub)
+    assert esc.status == "answered" and esc.answer.startswith("No: selling")
+    with hub.db.session() as s:
+        martin = s.exec(select(Person).where(Person.platform_id == "9001")).one()
+        assert esc.answered_by == martin.id and esc.contact_id != martin.id
+    # The backup, later, finds it settled.
+    assert one(backup.say(f"/reponse Q-1 {A_SELL}"), "refused").template == "refused/ticket_closed"
+
+
+def test_no_notice_without_a_backup_nor_to_a_contact_no_longer_designated(hub, clock):
+    boss = admin(hub)
+    alone = person(hub, "9001", "Dr Martin")
+    designate(hub, boss, alone, "legal")
+    ask(caregiver(hub), Q_SELL_FR)
+    clock.advance(hours=25)
+    to_alone = [o for o in jobs.run_ticket_reminders(hub) if o.chat == "9001"]
+    assert [o.template for o in to_alone] == ["reminder"], "still theirs: a reminder, no hand-over notice"
+
+    # A contact removed from the list before the hand-over is not told, and may no longer answer.
+    former = person(hub, "9003", "Dr Ancien")
+    backup = person(hub, "9002", "Dr Suppléante")
+    designate(hub, boss, former, "technical")
+    designate(hub, boss, backup, "technical", "--backup")
+    ticket_to(ask(caregiver(hub, "Paul", "1002"), "/question technique: quel plastique passe l'autoclave ?"), former)
+    one(boss.say("/contacts remove telegram:9003 technical"), "listing")
+    clock.advance(hours=25)
+    outs = jobs.run_ticket_reminders(hub)
+    assert [(o.template, o.chat) for o in outs if o.template.startswith("handover")] == [("handover", "9002")]
+    assert not [o for o in outs if o.chat == "9003"]
+    assert one(former.say("/answer Q-2 Du PETG plutôt."), "refused").template == "refused/not_allowed"
 
 
 def test_a_reply_to_something_else_is_ordinary_text(hub):
