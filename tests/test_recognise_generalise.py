@@ -76,3 +76,47 @@ def test_places_named_around_institutions(rec, text, intent, place):
     r = rec.recognise(text, sent_at=WED)
     assert r.intent == intent
     assert place_of(r) == place
+
+
+# ---------------------------------------------------------------- counts after the item, before a verb, in words
+@pytest.mark.parametrize("text, expected", [
+    ("Il nous faut des visières, 20 suffiront", {"face_shield": 20}),
+    ("On cherche des attache-masques pour l'EHPAD, 40 suffiraient largement", {"ear_saver": 40}),
+    ("Visières : 25 nous suffiraient, merci", {"face_shield": 25}),
+    ("Des visières, une cinquantaine nous dépannerait bien", {"face_shield": 50}),
+    ("Besoin de blouses, une quarantaine serait parfait", {"gown": 40}),
+    ("Pour les surblouses, il en faudrait 30 avant lundi", {"gown": 30}),
+    ("Des surblouses ? Il en manque une trentaine au service de réa", {"gown": 30}),
+    ("besoin de visières, deux douzaines suffiront", {"face_shield": 24}),
+    ("Il nous faudrait quelques centaines d'attache-masques pour le CHU de Brest", {"ear_saver": 200}),
+    ("Le CHU cherche des centaines de visières", {"face_shield": 200}),
+    ("We need face shields, 20 will do, thanks", {"face_shield": 20}),
+    ("We need gowns for the nursing home in Lille, thirty would be great", {"gown": 30}),
+    ("Could anyone spare a couple of gowns for our clinic?", {"gown": 2}),
+    ("We're short on door openers, a couple would help", {"door_opener": 2}),
+    ("We need a dozen face shields for the GP practice", {"face_shield": 12}),
+    ("Need a couple dozen face shields for our ward", {"face_shield": 24}),
+    ("Our hospital would need a few hundred ear savers by Friday", {"ear_saver": 200}),
+    ("Hospital in Reims needs hundreds of ear savers", {"ear_saver": 200}),
+    ("Nous aurions besoin de 100 masques enfants en tissu pour la rentrée", {"fabric_mask": 100}),
+    ("ehpad a Dole, plus une seule visière, ils en veulent 40 pr demain", {"face_shield": 40}),
+    ("Cabinet dentaire à Aix : 4 visières svp, nous rouvrons lundi 11", {"face_shield": 4}),
+    ("Our distillery can donate 800 litres of hand sanitiser, bottled in 250 ml", {"hand_sanitizer": 800}),
+])
+def test_counts_around_the_item(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent in ("need", "offer")
+    assert items(r) == expected
+
+
+@pytest.mark.parametrize("text, intent, expected", [
+    # a vague count with no item before it stays unattached
+    ("J'ai 3 imprimantes, 2 seraient dispo pour des visières", "offer", {"face_shield": None}),
+    ("We need 40 face shields and a few door openers", "need", {"face_shield": 40, "door_opener": None}),
+    ("je cherche une dizaine de visières et quelques surblouses", "need", {"face_shield": 10, "gown": None}),
+    ("Des dizaines de makers nous ont aidés, merci pour les visières !", "other", {}),
+])
+def test_vague_counts_stay_vague(rec, text, intent, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == intent
+    assert items(r) == expected

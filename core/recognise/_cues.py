@@ -32,12 +32,23 @@ APPROX_NOUNS = {
     "cinquantaine": 50, "soixantaine": 60, "centaine": 100, "millier": 1000,
 }
 ARTICLES = frozenset({"un", "une", "a", "an"})
+#: nouns for a group of a known size: "deux douzaines" is 24, "3 centaines" is 300
+GROUP_NOUNS = {"douzaine": 12, "douzaines": 12, "dozen": 12, "dozens": 12, "dizaines": 10, "centaines": 100,
+               "milliers": 1000, "hundred": 100, "hundreds": 100, "thousand": 1000, "thousands": 1000}
+#: a plural group with no count ("des centaines", "hundreds of", "dozens of") is at least two groups
+PLURAL_GROUPS = frozenset({"douzaines", "dozens", "dizaines", "centaines", "milliers", "hundreds", "thousands"})
+#: words before a group that leave its count vague: "a few hundred", "quelques centaines" (at least two groups)
+FEW = frozenset({"few", "several", "quelques", "plusieurs", "des"})
+#: clitic pronouns between a count and its verb: "25 nous suffiraient", "une cinquantaine nous dépannerait"
+CLITICS = frozenset({"nous", "me", "m", "vous", "leur", "lui", "te", "t", "y"})
 #: words after a number that still let it be a count of the item named just before
 SKIP_BEFORE_ITEM = frozenset("de d of more extra other autres new nouveaux nouvelles nouvelle petits petites small big "
                              "grands grandes supplementaires additional".split())
 #: words before a number that make it a date, a department or a rank, not a count
 NOT_COUNT_BEFORE = frozenset("le du au dans sur in on depuis since n no num numero samu departement dept page "
-                             "version v rc mk i top from until over under above below aged".split())
+                             "version v rc mk i top from until over under above below aged lundi mardi mercredi "
+                             "jeudi vendredi samedi dimanche monday tuesday wednesday thursday friday saturday "
+                             "sunday".split())
 
 
 @dataclass(frozen=True)

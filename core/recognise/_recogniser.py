@@ -19,7 +19,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from core.recognise._cues import (
-    APPROX_NOUNS, ARTICLES, MULTIPLIERS, NOT_COUNT_BEFORE, NUMBER_WORDS, SKIP_BEFORE_ITEM, TOPICS, load_cues,
+    APPROX_NOUNS, ARTICLES, CLITICS, FEW, GROUP_NOUNS, MULTIPLIERS, NOT_COUNT_BEFORE, NUMBER_WORDS, PLURAL_GROUPS,
+    SKIP_BEFORE_ITEM, TOPICS, load_cues,
 )
 from core.recognise._dates import MONTHS, find_deadline
 from core.recognise._lexicon import CAPABILITY, ITEM, STOPWORDS, Lexicon
@@ -169,7 +170,8 @@ class Recogniser:
 
     def _mentions(self, toks: list[str], p) -> list[_Mention]:
         lex = self.lexicon
-        content = [i for i, t in enumerate(toks) if t not in STOPWORDS]
+        variants = self.cues.variant_words  # "masques enfants en tissu" is "masques en tissu" for children
+        content = [i for i, t in enumerate(toks) if t not in STOPWORDS and t not in variants]
         stems = [self._stem(toks[i]) for i in content]
         out: list[_Mention] = []
         j, m = 0, len(content)
@@ -416,6 +418,7 @@ class Recogniser:
             value = None
             a, b = i, i + 1
             is_word = False
+            vague = False  # "une cinquantaine", "a couple", "a few hundred": a count that may follow its item
             marker = False
             if t[0].isdigit():
                 m = _DIGITS.match(t)
@@ -444,19 +447,32 @@ class Recogniser:
                             b += 1
                         elif b + 1 < n and toks[b] in _RANGE_SEP and toks[b + 1].isdigit() and int(toks[b + 1]) > v:
                             b += 2
-                    if ok and b < n and toks[b] in ("dozen", "dozens", "douzaine", "douzaines"):
-                        v, b = v * 12, b + 1
+                    if ok and b < n and toks[b] in GROUP_NOUNS:
+                        v, b = v * GROUP_NOUNS[toks[b]], b + 1
                     if ok:
                         value = v
+            elif t in PLURAL_GROUPS or (t in FEW and i + 1 < n and toks[i + 1] in GROUP_NOUNS):
+                # "des centaines", "hundreds of", "a few hundred", "plusieurs milliers": the lower bound, two groups
+                k = i if t in PLURAL_GROUPS else i + 1
+                value, b, is_word, vague = 2 * GROUP_NOUNS[toks[k]], k + 1, True, True
+            elif t in ARTICLES and i + 1 < n and toks[i + 1] == "couple":
+                # "a couple of gowns" is 2, "a couple dozen" 24, "a couple hundred" 200
+                k, unit = i + 2, 1
+                if k < n and toks[k] in GROUP_NOUNS:
+                    k, unit = k + 1, GROUP_NOUNS[toks[k]]
+                value, b, is_word, vague = 2 * unit, k, True, True
             elif t in NUMBER_WORDS or (t in ARTICLES and i + 1 < n and (toks[i + 1] in MULTIPLIERS or toks[i + 1] == "dozen")):
                 total, cur, j = 0, 0, i
-                while j < n and (toks[j] in NUMBER_WORDS or (j == i and toks[j] in ARTICLES) or (toks[j] == "et" and j + 1 < n and toks[j + 1] in ("un", "une"))):
+                while j < n and (toks[j] in NUMBER_WORDS or (j == i and toks[j] in ARTICLES) or (toks[j] == "et" and j + 1 < n and toks[j + 1] in ("un", "une"))
+                                 or (j > i and toks[j] in GROUP_NOUNS)):
                     w = toks[j]
                     val = 1 if w in ARTICLES else NUMBER_WORDS.get(w, 0)
                     if w in ("et",):
                         j += 1
                         continue
-                    if w in MULTIPLIERS:
+                    if w in GROUP_NOUNS and w not in NUMBER_WORDS:
+                        cur = max(cur, 1) * GROUP_NOUNS[w]  # "deux douzaines", "trois centaines"
+                    elif w in MULTIPLIERS:
                         if val == 1000:
                             total += max(cur, 1) * 1000
                             cur = 0
@@ -469,7 +485,7 @@ class Recogniser:
                     j += 1
                 value, b, is_word = total + cur, j, True
             elif t in ARTICLES and i + 1 < n and toks[i + 1] in APPROX_NOUNS:
-                value, b, is_word = APPROX_NOUNS[toks[i + 1]], i + 2, True
+                value, b, is_word, vague = APPROX_NOUNS[toks[i + 1]], i + 2, True, True
             else:
                 xm = _XNUM.match(t)
                 if xm:
@@ -505,6 +521,12 @@ class Recogniser:
                 continue
             if is_word and value == 1 and t in ARTICLES:
                 continue
+            k = b + 1 if nxt in CLITICS else b
+            if k < n and ctx_at(k, "enough") is not None and prev_item(a, False, 12) is not None:
+                # "des visières, 20 suffiront", "une cinquantaine nous dépannerait", "a couple would help": the count
+                # of the item just named (not "j'ai 3 imprimantes, 2 seraient dispo")
+                attach(prev_item(a, True) or prev_item(a, False, 12), value, a, b, "count before 'would do'")
+                continue
             before = toks[max(0, a - 3):a]
             if marker or any(w in words.get("qty_marker", ()) for w in before) or any(
                     ctx_at(k, "qty_marker") is not None for k in range(max(0, a - 3), a)):
@@ -518,7 +540,7 @@ class Recogniser:
                 continue
             if nxt in _BLOCK_UNITS and nxt not in words.get("free_after", ()):
                 continue
-            if is_word and value not in APPROX_NOUNS.values():
+            if is_word and not vague and value not in APPROX_NOUNS.values():
                 continue
             if nxt in _PER_PERSON:
                 continue

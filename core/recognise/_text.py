@@ -62,7 +62,7 @@ _ALIASES = {
     "qqun": "qqn", "qq1": "qqn", "kelkun": "qqn", "quelquun": "qqn", "qqns": "qqn",
     "ds": "dans", "tjrs": "toujours", "tjs": "toujours", "pk": "pourquoi", "pq": "pourquoi", "cmt": "comment",
     "koi": "quoi", "hosto": "hopital", "hostos": "hopitaux", "hopitals": "hopitaux", "bjr": "bonjour",
-    "slt": "salut", "pls": "please", "plz": "please", "thx": "thanks",
+    "slt": "salut", "pls": "please", "plz": "please", "thx": "thanks", "pr": "pour",
 }
 
 
