@@ -411,3 +411,38 @@ async def test_the_briefing_goes_out_with_its_chart_as_a_file(api, bot, hub, clo
     [row] = await eventually(lambda: rows(hub, OutboxMessage, OutboxMessage.kind == "briefing",
                                           OutboxMessage.status == "sent"))
     assert row.platform_message_id == str(posted.id)
+
+
+# ----------------------------------------------------------------------------- 11. an export as a file
+
+
+async def test_an_export_goes_to_the_moderator_as_a_file_in_a_direct_message(api, bot, hub, clock):
+    import csv
+    import io
+
+    from core.models import NeedLine
+
+    with hub.db.session() as s:
+        marie = Person(platform="telegram", platform_id="1001", display_name="Marie", language="fr",
+                       created_at=clock.now())
+        s.add(marie)
+        s.flush()
+        need = Need(platform="telegram", chat="1001", requester_id=marie.id, place_name="Tours", department="37",
+                    category=2, created_at=clock.now())
+        s.add(need)
+        s.flush()
+        s.add(NeedLine(need_id=need.id, item_id="face_shield", quantity=200, committed=50))
+    asked = await api.push_slash_command("export", {"what": "needs", "format": "csv"}, "claire")
+    [note] = await followups(api, asked)
+    assert note.ephemeral and not note.attachments and "N-1" not in note.content  # the channel sees nothing
+    [dm] = await api.wait_for(channel_id=api.dm_channel("claire").id)
+    assert "Export des besoins (CSV) : 1 ligne" in dm.content and "pseudonyme" in dm.content
+    [file] = dm.attachments
+    assert file["filename"] == "relais-needs-2020-03-23.csv"
+    content = file["content"].decode("utf-8-sig")
+    [row] = csv.DictReader(io.StringIO(content))
+    assert row["ref"] == "N-1" and row["remaining"] == "150" and row["requester"].startswith("p-")
+    assert "Marie" not in content and "1001" not in content and str(api.user("claire").id) not in content
+    [sent] = await eventually(lambda: rows(hub, OutboxMessage, OutboxMessage.kind == "export",
+                                           OutboxMessage.status == "sent"))
+    assert sent.direct and sent.platform_message_id == str(dm.id)

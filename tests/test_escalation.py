@@ -210,7 +210,7 @@ def notices_to(hub, platform_id: str) -> list[OutboxMessage]:
     """The ticket messages (ticket, reminder, hand-over notice) stored for a person."""
     with hub.db.session() as s:
         return list(s.exec(select(OutboxMessage).where(OutboxMessage.chat == platform_id,
-                                                       OutboxMessage.direct == True,  # noqa: E712
+                                                       OutboxMessage.direct == True,
                                                        OutboxMessage.kind.in_(("ticket", "reminder")))
                            .order_by(OutboxMessage.id)))
 
