@@ -35,7 +35,7 @@ from telegram.ext import (
 
 from bots.telegram.render import escape
 from bots.telegram.sender import TelegramSender, retry_after_seconds
-from bots.telegram.updates import action_of, identity, inbound_of
+from bots.telegram.updates import PLATFORM, action_of, identity, inbound_of, migration_of
 from core.delivery import DeliveryWorker
 from core.hub import Hub
 from core.ports import Clock
@@ -101,7 +101,7 @@ class TelegramBot:
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_message))
         self.application.add_handler(CallbackQueryHandler(self._on_callback))
         self.application.add_error_handler(self._on_error)
-        self.sender = TelegramSender(self.application.bot)
+        self.sender = TelegramSender(self.application.bot, on_migrated=self._on_migrated)
         self.worker = DeliveryWorker(hub.db, self.sender, clock=delivery_clock or hub.clock,
                                      poll_seconds=poll_seconds, **(delivery_options or {}))
         self.webhook_secret = hashlib.sha256(f"relais-webhook:{token}".encode()).hexdigest()
@@ -203,13 +203,28 @@ class TelegramBot:
         raise AssertionError("unreachable")
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Hand a message (text, command, location pin) to the core."""
+        """Hand a message (text, command, location pin) to the core; a group that became a supergroup
+        moves its community to the new id."""
+        migration = migration_of(update)
+        if migration is not None:
+            await self._core(self._migrate, migration)
+            return
         inbound = inbound_of(update, context.bot.bot)
         if inbound is None:
             return
         outs = await self._core(self.hub.receive, inbound)
         if outs:
             self.worker.wake()
+
+    def _migrate(self, chats: tuple[str, str]) -> None:
+        old, new = chats
+        if self.hub.migrate_chat(PLATFORM, old, new):
+            log.info("chat %s became %s: its community moved", old, new)
+
+    async def _on_migrated(self, old: str, new: str) -> None:
+        """A send found the chat moved before its service message reached the bot."""
+        await self._core(self._migrate, (old, new))
+        self.worker.wake()
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Hand a pressed button to the core, then stop the button's spinner."""

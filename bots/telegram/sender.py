@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from datetime import timedelta
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
@@ -24,6 +25,9 @@ CAPTION_LIMIT = 1024  # characters of a photo's or document's caption
 BUTTONS_PER_ROW = 3
 PHOTO_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")  # sent as photos; any other attachment as a document
 DOCUMENT_WRITE_TIMEOUT = 120.0  # seconds
+# A forum topic deleted or closed since: the message goes to the chat itself (its General topic) rather
+# than being retried for nothing.
+_TOPIC_GONE = ("message thread not found", "topic_closed", "topic_deleted", "topic closed", "topic deleted")
 _PERMANENT_BAD_REQUESTS = ("chat not found", "user not found", "chat_write_forbidden", "have no rights to send",
                            "not enough rights", "peer_id_invalid", "group chat was deactivated")
 
@@ -94,12 +98,17 @@ class TelegramSender:
     A long message is sent in parts; when a later part fails, the retry resumes after the parts
     already sent (remembered in memory, so only a crash between parts can repeat one). An attachment
     follows the text captioned with the title: a picture (the briefing's chart) as a photo
-    (``sendPhoto``), any other file (an export) as a document with its file name (``sendDocument``)."""
+    (``sendPhoto``), any other file (an export) as a document with its file name (``sendDocument``).
+
+    A message with a ``thread`` goes to that forum topic (``message_thread_id``); when the topic is gone
+    or closed it goes to the chat's General topic. A group that became a supergroup (``ChatMigrated``)
+    gets the message at its new id, and ``on_migrated(old, new)`` (when given) tells the core."""
 
     platform = "telegram"
 
-    def __init__(self, bot: Bot):
+    def __init__(self, bot: Bot, on_migrated: Callable[[str, str], Awaitable[None]] | None = None):
         self.bot = bot
+        self.on_migrated = on_migrated
         self._progress: dict[int, int] = {}  # outbox id -> parts already sent
 
     async def send(self, message: OutboxMessage) -> str | None:
@@ -132,24 +141,22 @@ class TelegramSender:
         if message.reply_to and str(message.reply_to).isdigit():
             reply = ReplyParameters(message_id=int(message.reply_to), allow_sending_without_reply=True)
         done = self._progress.get(message.id, 0)
+        where: dict[str, Any] = {"chat_id": chat_id}  # the chat and topic; _call updates them
+        if message.thread and str(message.thread).isdigit():
+            where["message_thread_id"] = int(message.thread)
         last_id: str | None = None
         for index, part in enumerate(parts):
             if index < done:
                 continue
             last = index == len(parts) - 1
             kwargs: dict[str, Any] = {
-                "chat_id": chat_id,
                 "text": part,
                 "parse_mode": ParseMode.HTML if html else None,
                 "reply_markup": markup if last else None,
                 "reply_parameters": reply if index == 0 else None,
                 "link_preview_options": None,
             }
-            try:
-                sent = await self.bot.send_message(**kwargs)
-            except ChatMigrated as exc:  # a group became a supergroup: its new id takes the message
-                kwargs["chat_id"] = chat_id = exc.new_chat_id
-                sent = await self.bot.send_message(**kwargs)
+            sent = await self._call(self.bot.send_message, where, kwargs)
             last_id = str(sent.message_id)
             self._progress[message.id] = index + 1
         if message.attachment and done <= len(parts):
@@ -157,7 +164,6 @@ class TelegramSender:
             image = is_image(name)
             field, method = ("photo", self.bot.send_photo) if image else ("document", self.bot.send_document)
             media: dict[str, Any] = {
-                "chat_id": chat_id,
                 field: bytes(message.attachment),
                 "filename": name,
                 "caption": caption(message.title, html=html),
@@ -166,11 +172,31 @@ class TelegramSender:
             }
             if not image:  # a document may be up to 50 MB: more than the default 20 s to upload
                 media["write_timeout"] = DOCUMENT_WRITE_TIMEOUT
-            try:
-                sent = await method(**media)
-            except ChatMigrated as exc:
-                media["chat_id"] = exc.new_chat_id
-                sent = await method(**media)
+            sent = await self._call(method, where, media)
             last_id = last_id or str(sent.message_id)
             self._progress[message.id] = len(parts) + 1
         return last_id
+
+    async def _call(self, method: Callable[..., Awaitable[Any]], where: dict[str, Any],
+                    kwargs: dict[str, Any]) -> Any:
+        """``method(**where, **kwargs)``; ``where`` (chat id and topic) is updated for the later parts
+        when the chat moved (a group became a supergroup) or its topic is gone."""
+        for _ in range(2):
+            try:
+                return await method(**where, **kwargs)
+            except ChatMigrated as exc:  # a group became a supergroup: its new id takes the message
+                old = str(where["chat_id"])
+                where["chat_id"] = exc.new_chat_id
+                where.pop("message_thread_id", None)  # a plain group has no topics
+                if self.on_migrated is not None:
+                    try:
+                        await self.on_migrated(old, str(exc.new_chat_id))
+                    except Exception:  # noqa: BLE001 - the message still goes out; the core catches up later
+                        log.exception("could not record that chat %s moved to %s", old, exc.new_chat_id)
+            except BadRequest as exc:
+                if "message_thread_id" not in where or not any(p in exc.message.lower() for p in _TOPIC_GONE):
+                    raise
+                log.warning("topic %s of chat %s is gone (%s): sending to the chat itself",
+                            where["message_thread_id"], where["chat_id"], exc.message)
+                where.pop("message_thread_id")
+        return await method(**where, **kwargs)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from telegram import Chat, Message, MessageEntity, Update, User
 
 from core.messages import Action, Identity, Inbound
 
-__all__ = ["PLATFORM", "action_of", "chat_kind", "event_id", "identity", "inbound_of"]
+__all__ = ["PLATFORM", "action_of", "chat_kind", "event_id", "identity", "inbound_of", "migration_of", "topic_of"]
 
 PLATFORM = "telegram"
 LANGUAGES = ("fr", "en")
@@ -37,6 +38,28 @@ def chat_kind(chat: Chat) -> str:
     return "channel"
 
 
+def topic_of(message: Any) -> str | None:
+    """The forum topic a message was written in, or None. Only a topic message has one: a message in
+    a forum's General topic has no ``message_thread_id``, and outside forums the field can name a reply
+    thread, which is not a place to send to."""
+    if getattr(message, "is_topic_message", None) and getattr(message, "message_thread_id", None) is not None:
+        return str(message.message_thread_id)
+    return None
+
+
+def migration_of(update: Update) -> tuple[str, str] | None:
+    """``(old chat id, new chat id)`` when the update says a group became a supergroup: the old group
+    gets a message with ``migrate_to_chat_id``, the new supergroup one with ``migrate_from_chat_id``."""
+    message = update.message
+    if message is None:
+        return None
+    if message.migrate_to_chat_id:
+        return str(message.chat.id), str(message.migrate_to_chat_id)
+    if message.migrate_from_chat_id:
+        return str(message.migrate_from_chat_id), str(message.chat.id)
+    return None
+
+
 def _command_target(message: Message) -> str | None:
     """The ``@bot`` suffix of a leading command (``/need@relais_bot``), lower-cased, or ``""``."""
     entity = next((e for e in message.entities if e.type == MessageEntity.BOT_COMMAND and e.offset == 0), None)
@@ -57,8 +80,17 @@ def _mentions_bot(message: Message, bot: User) -> bool:
     return False
 
 
-def _replies_to_bot(message: Message, bot: User) -> bool:
+def _replied(message: Message) -> Message | None:
+    """The message this one answers; in a forum topic, Telegram gives every message the topic's first
+    (service) message as ``reply_to_message``: that one is not a reply."""
     replied = message.reply_to_message
+    if replied is not None and replied.forum_topic_created is not None:
+        return None
+    return replied
+
+
+def _replies_to_bot(message: Message, bot: User) -> bool:
+    replied = _replied(message)
     return bool(replied and replied.from_user and replied.from_user.id == bot.id)
 
 
@@ -99,8 +131,9 @@ def inbound_of(update: Update, bot: User) -> Inbound | None:
         community_name=None if private else chat.title,
         addressed=addressed,
         reply_to=None if private else str(message.message_id),
-        in_reply_to=str(message.reply_to_message.message_id) if message.reply_to_message else None,
+        in_reply_to=str(_replied(message).message_id) if _replied(message) else None,
         location=location,
+        thread=None if private else topic_of(message),
     )
 
 
@@ -120,4 +153,5 @@ def action_of(update: Update, sent_at: datetime) -> Action | None:
         sent_at=sent_at,
         chat_kind=kind,
         community=None if kind == "private" else str(chat.id),
+        thread=None if kind == "private" else topic_of(query.message),
     )

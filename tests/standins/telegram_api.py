@@ -845,6 +845,11 @@ class TelegramStandIn:
             self._topics[chat_id].add(thread)
             return thread
 
+    def delete_topic(self, chat_id: int, thread: int) -> None:
+        """Delete a forum topic: sending to it is refused from now on ("message thread not found")."""
+        with self._lock:
+            self._topics[chat_id].discard(thread)
+
     def _in_topic(self, message: dict[str, Any], thread: int | None) -> dict[str, Any]:
         """Put a message built for a forum chat in topic ``thread`` as Telegram does."""
         if thread is None:

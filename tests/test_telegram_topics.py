@@ -1,0 +1,82 @@
+"""Forum topics and group migration on Telegram, end to end: the real python-telegram-bot Application
+against the local Bot API stand-in, the real core on SQLite and PostgreSQL.
+
+A forum supergroup's messages carry ``message_thread_id`` (and ``is_topic_message``) when written in a
+topic, none in the General topic; a group that becomes a supergroup sends ``migrate_to_chat_id`` (in
+the old group) and ``migrate_from_chat_id`` (in the new one)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from core import jobs
+from core.messages import Identity
+from core.models import AuditEntry, Community, OutboxMessage, Role
+from tests.test_telegram_bot import (  # noqa: F401 - fixtures
+    GROUP,
+    MARIE,
+    NEED_TEXT,
+    PAUL,
+    Speaker,
+    bot,
+    rows,
+    settled,
+    tg,
+    texts,
+    with_buttons,
+)
+
+OLD_GROUP, NEW_GROUP = -4242, -1004242
+
+
+def asked_thread(message) -> int | None:
+    """The topic the bot asked for (``message_thread_id`` in its call), not where the stand-in put it."""
+    return message.params.get("message_thread_id")
+
+
+async def test_a_message_in_a_topic_is_answered_in_that_topic(bot, tg, hub):
+    topic = tg.create_topic(GROUP, PAUL, "Visières")
+    member = Speaker(tg, hub, PAUL, chat=GROUP)
+    [help_] = await member.say("/aide", thread=topic)
+    assert help_.chat_id == GROUP and help_.thread == topic and asked_thread(help_) == topic
+    [row] = rows(hub, OutboxMessage, OutboxMessage.chat == str(GROUP))
+    assert row.thread == str(topic)
+
+
+async def test_button_follow_ups_stay_in_the_topic(bot, tg, hub):
+    topic = tg.create_topic(GROUP, MARIE, "Besoins")
+    marie = Speaker(tg, hub, MARIE, chat=GROUP)
+    mention = [{"type": "mention", "offset": 0, "length": len("@relais_test_bot")}]
+    proposal = with_buttons(await marie.say(f"@relais_test_bot {NEED_TEXT}", entities=mention, thread=topic))
+    assert asked_thread(proposal) == topic
+    # A button press has no message of the person's to reply to: only the thread keeps it in the topic.
+    done = await marie.press(proposal, "confirm")
+    in_group = [m for m in done if m.chat_id == GROUP]
+    assert any("N-1" in t for t in texts(in_group))
+    assert [(m.thread, asked_thread(m)) for m in in_group] == [(topic, topic)] * len(in_group)
+
+
+async def test_a_message_in_the_general_topic_is_answered_without_a_thread(bot, tg, hub):
+    tg.create_topic(GROUP, PAUL, "Autre chose")  # the group is a forum with a topic
+    member = Speaker(tg, hub, PAUL, chat=GROUP)
+    [help_] = await member.say("/aide")
+    assert help_.chat_id == GROUP and help_.thread is None and asked_thread(help_) is None
+    [row] = rows(hub, OutboxMessage, OutboxMessage.chat == str(GROUP))
+    assert row.thread is None
+
+
+async def test_a_topic_deleted_since_gets_the_message_in_the_chat_itself(bot, tg, hub):
+    topic = tg.create_topic(GROUP, PAUL, "Éphémère")
+    tg.delete_topic(GROUP, topic)
+    with hub.db.session() as s:
+        s.add(OutboxMessage(platform="telegram", chat=str(GROUP), thread=str(topic), kind="info", text="Bonjour",
+                            language="fr", buttons=[], priority=1, next_attempt_at=hub.clock.now(),
+                            created_at=hub.clock.now()))
+    bot.worker.wake()
+    await settled(tg, hub)
+    [sent] = tg.messages(GROUP)
+    assert sent.plain_text == "Bonjour" and sent.thread is None and asked_thread(sent) is None
+    assert tg.status_counts[400] == 1, "the topic was tried first"
+    assert {r.status for r in rows(hub, OutboxMessage, OutboxMessage.chat == str(GROUP))} == {"sent"}
