@@ -17,9 +17,17 @@ from sqlmodel import Session
 
 from core.models import AuditEntry, Community, OutboxMessage, metadata
 
-__all__ = ["migrate_chat"]
+__all__ = ["briefing_place", "migrate_chat"]
 
 _COMMUNITY_ID = Community.__table__.c.id
+
+
+def briefing_place(community: Community) -> tuple[str, str | None]:
+    """Where a community's briefing goes: its briefing channel (in the topic set with it, e.g. by
+    ``/reglages salon_point ici`` in a Telegram forum topic), else its own chat."""
+    if community.briefing_channel:
+        return community.briefing_channel, community.briefing_thread
+    return community.platform_id, None
 
 
 def _unique_sets(table: Table) -> list[list[str]]:

@@ -6,7 +6,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core import areas, briefing
+from core import areas, briefing, chats
 from core.commands import command
 from core.errors import Refused
 from core.models import Community
@@ -14,6 +14,7 @@ from core.models import Community
 TIME_RE = re.compile(r"^([01]?\d|2[0-3])[:h]([0-5]\d)$")
 ON = {"on", "oui", "yes", "1", "true", "vrai"}
 OFF = {"off", "non", "no", "0", "false", "faux"}
+HERE = {"ici", "here"}  # a channel setting's value meaning "the chat (and topic) this command is said in"
 
 # Setting names (French aliases first) -> the Community field they change.
 KEYS = {
@@ -31,7 +32,8 @@ KEYS = {
 
 def view(community: Community) -> dict[str, Any]:
     return {"name": community.name, "needs_channel": community.needs_channel,
-            "briefing_channel": community.briefing_channel, "intake_channels": list(community.intake_channels or []),
+            "briefing_channel": community.briefing_channel, "briefing_thread": community.briefing_thread,
+            "intake_channels": list(community.intake_channels or []),
             "briefing_time": community.briefing_time, "language": community.language,
             "timezone": community.timezone, "radius_km": community.radius_km, "region": community.region,
             "reply_in_dm": community.reply_in_dm}
@@ -47,14 +49,27 @@ def _channel(value: str) -> str | None:
     return value
 
 
-def apply(community: Community, key: str, value: str) -> None:
+def _place(value: str, here: tuple[str, str | None] | None) -> tuple[str | None, str | None]:
+    """A channel setting's chat and topic: ``ici``/``here`` is where the command was said (a Telegram
+    forum topic included), anything else a channel id (no topic) or ``-`` for none."""
+    if here is not None and value.strip().lower() in HERE:
+        return here
+    return _channel(value), None
+
+
+def apply(community: Community, key: str, value: str, here: tuple[str, str | None] | None = None) -> None:
+    """Change one setting; ``here`` = (chat, topic) of the command, for a channel given as ``ici``.
+    Only the briefing keeps a topic: needs posts and the channels read are whole chats."""
     field = KEYS.get(key.lower())
     if field is None:
         raise Refused("refused/bad_setting", key=key[:40], value=value[:40])
     if field in ("needs_channel", "briefing_channel"):
-        setattr(community, field, _channel(value))
+        chat, thread = _place(value, here)
+        setattr(community, field, chat)
+        if field == "briefing_channel":
+            community.briefing_thread = thread if chat is not None else None
     elif field == "intake_channel":
-        channel = _channel(value)
+        channel = _place(value, here)[0]
         channels = list(community.intake_channels or [])
         if channel is None:
             channels = []
@@ -127,7 +142,7 @@ def cmd_settings(ctx, args: str) -> None:
     community = _community(ctx)
     before = view(community)
     for key, value in _pairs(args):
-        apply(community, key, value)
+        apply(community, key, value, here=(ctx.chat, ctx.thread))
     after = view(community)
     if after != before:
         ctx.audit("community.settings", f"community:{community.id}", before=before, after=after)
@@ -143,10 +158,11 @@ def cmd_briefing(ctx, args: str) -> None:
     if verb in ("preview", "apercu", "aperçu"):
         ctx.reply("briefing", "briefing", **data)
     elif verb in ("now", "maintenant"):
-        chat = community.briefing_channel or community.platform_id
-        ctx.post(community.platform, chat, "briefing", "briefing", community.language, priority=1, **data)
+        chat, thread = chats.briefing_place(community)
+        ctx.post(community.platform, chat, "briefing", "briefing", community.language, priority=1,
+                 thread=thread, **data)
         ctx.audit("briefing.posted", f"community:{community.id}")
-        if chat != ctx.chat:
+        if (chat, thread) != (ctx.chat, ctx.thread):
             ctx.reply("briefing_posted", "info", chat=chat)
     else:
         raise Refused("refused/usage", usage="/briefing preview|now")

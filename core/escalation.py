@@ -724,7 +724,8 @@ def publish_notice(ctx, text: str) -> int:
         if chat is None:
             skipped += 1
             continue
-        ctx.post(community.platform, chat, "notice", "notice", community.language, priority=2,
+        thread = community.briefing_thread if chat == community.briefing_channel else None
+        ctx.post(community.platform, chat, "notice", "notice", community.language, priority=2, thread=thread,
                  text=text, contact=ctx.person.display_name, community=community.name or None)
         sent += 1
     ctx.audit("notice.published", "", after={"text": shorten(text, 500), "communities": sent, "skipped": skipped})

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from core import briefing, charts, escalation
+from core import briefing, charts, chats, escalation
 from core.hub import Hub, ticket_ref
 from core.messages import Outbound
 from core.commands import command
@@ -27,10 +27,10 @@ def _emit(hub: Hub, s: Session, outs: list[Outbound]) -> None:
 def briefing_outbound(hub: Hub, s: Session, community: Community, now: datetime,
                       data: dict[str, Any] | None = None) -> Outbound:
     data = data or briefing.compose(s, community, now)
-    chat = community.briefing_channel or community.platform_id
+    chat, thread = chats.briefing_place(community)
     out = hub.compose(platform=community.platform, chat=chat, kind="briefing", template="briefing",
                       language=community.language, context=data, priority=2, public=True,
-                      label=f"{community.platform}:#{chat}")
+                      label=f"{community.platform}:#{chat}", thread=thread)
     out.attachment = briefing_chart(hub, data, community.language)
     out.attachment_name = charts.BRIEFING_CHART_NAME if out.attachment else None
     return out

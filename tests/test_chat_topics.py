@@ -4,9 +4,11 @@ follow-ups keep the topic of the message they answer, in the Outbound and in the
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 from sqlmodel import select, update
 
+from core import jobs
 from core.messages import Action, Identity, Inbound
 from core.models import AuditEntry, BlockedChat, Briefing, Community, OutboxMessage, Person, RoleGrant
 from tests.helpers import kinds, one
@@ -153,3 +155,30 @@ def test_migration_of_an_unknown_chat_changes_nothing(hub):
     assert hub.migrate_chat("telegram", "-1", "-1001") is None
     with hub.db.session() as s:
         assert not s.exec(select(AuditEntry).where(AuditEntry.action == "chat.migrated")).all()
+
+
+# --------------------------------------------------------------------------- a briefing in a topic
+
+
+def test_briefing_channel_set_here_in_a_topic_keeps_the_topic(hub, clock):
+    hub.grant_role(MARIE, "moderator", community=GROUP, community_name="Soignants 37")
+    [shown] = say(hub, "/reglages salon_point ici")
+    assert shown.kind == "settings" and "(sujet 42)" in shown.text and shown.thread == TOPIC
+    com = community_at(hub, GROUP)
+    assert (com.briefing_channel, com.briefing_thread) == (GROUP, TOPIC)
+    [now_posted] = [o for o in say(hub, "/point maintenant", thread=None) if o.kind == "briefing"]
+    assert (now_posted.chat, now_posted.thread) == (GROUP, TOPIC)
+    with hub.db.session() as s:
+        s.exec(update(Community).where(Community.id == com.id)
+               .values(created_at=clock.now() - timedelta(days=2)))
+    clock.advance(hours=22)
+    [out] = jobs.run_briefings(hub)
+    assert (out.chat, out.thread) == (GROUP, TOPIC)
+    assert stored(hub, [out]) == {out.outbox_id: TOPIC}
+    # Said in the General topic, or given as an id, the briefing channel has no topic.
+    say(hub, "/reglages salon_point here", thread=None)
+    assert community_at(hub, GROUP).briefing_thread is None
+    say(hub, "/reglages salon_point ici")
+    say(hub, "/reglages salon_point -100999")
+    com = community_at(hub, GROUP)
+    assert (com.briefing_channel, com.briefing_thread) == ("-100999", None)

@@ -79,7 +79,7 @@ SAMPLE = {
               "offers": 4, "capabilities": {"3d_printing": 3}, "daily_capacity": 120, "open_units": 200,
               "committed_share": 0.238}],
     "settings": {"name": "Makers Touraine", "needs_channel": "123", "briefing_channel": None,
-                 "intake_channels": ["456"], "briefing_time": "08:00", "language": "fr",
+                 "briefing_thread": None, "intake_channels": ["456"], "briefing_time": "08:00", "language": "fr",
                  "timezone": "Europe/Paris", "radius_km": 50.0, "region": None, "reply_in_dm": False},
     "changed": True, "chat": "123", "key": "heure", "value": "25:00",
     "data": {"platform": "telegram", "platform_id": "1001", "display_name": "Marie", "language": "fr",
