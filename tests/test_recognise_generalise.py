@@ -120,3 +120,45 @@ def test_vague_counts_stay_vague(rec, text, intent, expected):
     r = rec.recognise(text, sent_at=WED)
     assert r.intent == intent
     assert items(r) == expected
+
+
+# ---------------------------------------------------------------- needs asked of makers
+@pytest.mark.parametrize("text, expected, place", [
+    ("Pouvez-vous imprimer 4 pièces pour nos pousse-seringues ?", {"spare_part": 4}, None),
+    ("Quelqu'un pourrait nous coudre 30 surblouses ?", {"gown": 30}, None),
+    ("Could someone print 10 ear savers for our ward?", {"ear_saver": 10}, None),
+    ("Est-ce que vous pourriez fabriquer 20 ouvre-portes pour notre EHPAD à Vierzon ?", {"door_opener": 20},
+     ("Vierzon", "18")),
+    ("Would anyone be able to sew 40 gowns for our care home in Dax?", {"gown": 40}, ("Dax", "40")),
+    ("Can you make 15 face shields for the pharmacy? We're in Dijon.", {"face_shield": 15}, ("Dijon", "21")),
+    ("Vous pourriez nous faire une vingtaine de visières ?", {"face_shield": 20}, None),
+    ("Serait-il possible d'imprimer 50 attache-masques pour notre service ?", {"ear_saver": 50}, None),
+    ("Est-ce qu'un maker pourrait nous imprimer des attache-masques ? Une centaine si possible", {"ear_saver": 100},
+     None),
+    ("Pourriez-vous coudre des surblouses pour l'EHPAD de Saintes ?", {"gown": None}, ("Saintes", "17")),
+    ("Is it possible to laser cut 25 visors for the nurses of our clinic?", {"face_shield": 25}, None),
+    ("Could you guys whip up a dozen intubation boxes for us?", {"intubation_box": 12}, None),
+])
+def test_requests_to_makers_are_needs(rec, text, expected, place):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert items(r) == expected
+    assert place_of(r) == place
+
+
+@pytest.mark.parametrize("text, intent", [
+    # asking whether or how something can be made, or for a file, is a question
+    ("Pouvez-vous imprimer les visières en PETG ou seulement en PLA ?", "question"),
+    ("Can you print face shields with PLA or does it have to be PETG?", "question"),
+    ("Pouvez-vous m'envoyer le fichier STL de la visière ?", "question"),
+    ("Can you send us the link to the ear saver file?", "question"),
+    ("Est-ce que vous pouvez imprimer des visières avec une Ender 3 ?", "question"),
+    ("Pourriez-vous nous dire si les surblouses peuvent être lavées à 60 degrés ?", "question"),
+    ("Can someone explain how to cut the visors with a laser?", "question"),
+    # a maker offering is still an offer
+    ("Je peux imprimer 30 visières pour l'EHPAD de Laval", "offer"),
+    ("Si vous avez besoin, je peux vous faire 20 visières", "offer"),
+    ("J'ai 200 ouvre-portes imprimés qui traînent à Lorient, qqn les veut ?", "offer"),
+])
+def test_questions_and_offers_that_look_like_requests(rec, text, intent):
+    assert rec.recognise(text, sent_at=WED).intent == intent

@@ -56,6 +56,10 @@ _BLOCK_UNITS = frozenset("h heure heures hour hours hrs min mn jour jours j day 
 _COND_ANY = frozenset({"si", "s", "if"})
 _COND_WHO = frozenset({"qui", "who", "whoever", "quiconque"})
 _WHO_LEAD = frozenset({"anyone", "someone", "ceux", "celles", "those", "for", "pour", "quelqu", "qqn", "people"})
+_ASK_FILLERS = frozenset("be able to help us me m en aider a d de guys folks all please maybe possibly perhaps kindly svp "
+                         "stp eventuellement peut etre".split())
+_BENEFACTIVE = frozenset({"nous", "us", "our", "notre", "nos"})
+_DESIGN_OBJECTS = frozenset({"stl", "lien", "link", "plan", "plans", "patron", "gabarit", "template", "photo", "photos"})
 _DIGITS = re.compile(r"(\d+)(?:([.,])(\d+))?([^\W\d_]*)$")
 _XNUM = re.compile(r"x(\d{1,6})$")
 _MAX_VALUE = 10_000_000
@@ -569,13 +573,42 @@ class Recogniser:
 
         # ---- intent scores
         mention_starts = {mm.i0 for mm in mentions}
+        design = cues.design_words
+        has_institution = any(cat == "institution" for a, b, cats in context for cat, _ in cats)
         S = {"need": 0.0, "offer": 0.0, "question": 0.0, "other": 0.5}
         topic = dict.fromkeys(TOPICS, 0.0)
         seen_qmark = False
         request = False
         contrast_last = contrast_at[-1] if contrast_at else -1
         # a "?" closing a request ("Anyone near Lille?") or an offer ("qui en veut ?") is not a question
-        ask_sents = {sent[a] for a, b, cats in scoring for cat, _ in cats if cat in ("request", "offer_q")}
+
+        def asks_for_answer(b: int) -> bool:
+            """Is the request ending at `b` one for an answer ("pourriez-vous nous dire", "can someone explain")?"""
+            k = b
+            while k < n and k < b + 3 and (toks[k] in CLITICS or toks[k] in _ASK_FILLERS):
+                k += 1
+            return k < n and ctx_at(k, "say_verb") is not None
+
+        ask_sents = {sent[a] for a, b, cats in scoring for cat, _ in cats
+                     if cat == "offer_q" or (cat == "request" and not asks_for_answer(b))}
+        # a need asked of makers: "Pouvez-vous imprimer 4 pièces pour nos pousse-seringues ?", "Would anyone be able
+        # to sew 40 gowns for our care home?" (someone else asked to make, an item, and a count or who it is for)
+        asked_at = [(a, b) for a, b, cats in context for cat, _ in cats if cat == "ask_you"] if kept_items else ()
+        for a, b in asked_at:
+            verb = next((k for k in range(b, min(n, b + 5)) if ctx_at(k, "make_verb") is not None
+                         and sent[k] == sent[a]), None)
+            if verb is None or any(toks[k] not in CLITICS and toks[k] not in _ASK_FILLERS for k in range(b, verb)):
+                continue
+            made = [mm for mm in kept_items if mm.i0 > verb and sent[mm.i0] == sent[a]]
+            if not made or any(toks[k] in design or toks[k] in _DESIGN_OBJECTS for k in range(verb, made[0].i0)):
+                continue  # "pouvez-vous m'envoyer le fichier de la visière ?" asks for a file
+            if any(mm.id in qty_strong for mm in made) or any(toks[k] in _BENEFACTIVE for k in range(a, len(toks))
+                                                               if sent[k] == sent[a]) or has_institution:
+                S["need"] += 3.0
+                request = True
+                ask_sents.add(sent[a])
+                why.append(f"request to makers '{' '.join(toks[a:verb + 1])}'")
+                break
         for i, t in enumerate(toks):
             if t in _PAST_PARTICIPLE_STEMS and p.original[p.starts[i]:p.ends[i]].lower().rstrip("s").rstrip("e").endswith("é"):
                 S["other"] += 3.0
@@ -602,6 +635,9 @@ class Recogniser:
                         S["need"] += w * (0.5 if in_q else 1.0)
                         why.append(f"need cue '{phrase}'")
                 elif cat == "request":
+                    if asks_for_answer(b):
+                        why.append(f"request '{phrase}' for an answer, not for things")  # "pourriez-vous nous dire"
+                        continue
                     S["need"] += w
                     request = True
                     why.append(f"request '{phrase}'")
