@@ -162,3 +162,26 @@ def test_requests_to_makers_are_needs(rec, text, expected, place):
 ])
 def test_questions_and_offers_that_look_like_requests(rec, text, intent):
     assert rec.recognise(text, sent_at=WED).intent == intent
+
+
+# ---------------------------------------------------------------- English compound item names
+@pytest.mark.parametrize("text, expected", [
+    ("We need two ventilator spare parts (an exhalation valve housing), ICU in Colmar", {"spare_part": 2}),
+    ("Our ICU needs 10 snorkel adapters and 3 ventilator replacement parts", {"valve_adapter": 10, "spare_part": 3}),
+    ("Need 6 ventilator spare parts and 2 ventilators for our ICU", {"spare_part": 6, "ventilator": 2}),
+    ("Could someone print 4 syringe pump parts for us?", {"spare_part": 4}),
+    ("we need 5 syringe-pump parts and 10 face shields", {"spare_part": 5, "face_shield": 10}),
+    ("We need 20 snorkel mask adapters for the ICU in Lyon", {"valve_adapter": 20}),
+    ("Need 30 face-shield visors asap for our clinic", {"face_shield": 30}),
+    ("Hi, we need 20 face shield replacement visors for the clinic", {"face_shield": 20}),
+    ("Looking for 3 intubation boxes for the OR in Nancy", {"intubation_box": 3}),
+    # a ventilator named on its own is still a ventilator
+    ("We need a ventilator and 3 face shields", {"ventilator": 1, "face_shield": 3}),
+    ("Our hospital needs a ventilator, spare parts would help too", {"ventilator": 1, "spare_part": None}),
+    # the French order names the thing first
+    ("Besoin de 4 pièces détachées pour respirateur, CHU de Caen", {"spare_part": 4}),
+])
+def test_english_compound_items(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert items(r) == expected

@@ -65,6 +65,7 @@ class CueTables:
     known: frozenset[str]
     variant_words: frozenset[str]
     en_verbs: frozenset[str]
+    part_words: frozenset[str] = frozenset()  # "parts", "adapters": a singular item right before one is a modifier
 
 
 def _index(phrases: dict[tuple[str, ...], list[tuple[str, float]]]):
@@ -121,4 +122,5 @@ def load_cues() -> CueTables:
         known=frozenset(known),
         variant_words=frozenset(w for x in data.get("variant_words", []) for w in tokenize_phrase(x)),
         en_verbs=frozenset(w for x in data.get("en_verbs", []) for w in tokenize_phrase(x)),
+        part_words=frozenset(w for x in data.get("part_words", []) for w in tokenize_phrase(x)),
     )

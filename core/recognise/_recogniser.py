@@ -56,6 +56,7 @@ _BLOCK_UNITS = frozenset("h heure heures hour hours hrs min mn jour jours j day 
 _COND_ANY = frozenset({"si", "s", "if"})
 _COND_WHO = frozenset({"qui", "who", "whoever", "quiconque"})
 _WHO_LEAD = frozenset({"anyone", "someone", "ceux", "celles", "those", "for", "pour", "quelqu", "qqn", "people"})
+_MODIFIER = "what names the"
 _ASK_FILLERS = frozenset("be able to help us me m en aider a d de guys folks all please maybe possibly perhaps kindly svp "
                          "stp eventuellement peut etre".split())
 _BENEFACTIVE = frozenset({"nous", "us", "our", "notre", "nos"})
@@ -350,6 +351,11 @@ class Recogniser:
                     toks[k] in _FOR for k in range(prev_mm.i1, mm.i0)) and all(
                     toks[k] in STOPWORDS or toks[k] in _POSSESSIVES for k in range(prev_mm.i1, mm.i0)):
                 mm.kept, mm.why = False, f"what the {prev_mm.id} is for"
+            # "ventilator spare parts", "syringe pump replacement parts": in an English compound the last noun is
+            # the thing, a singular item right before a part is what the part is for
+            elif prev_mm.id != mm.id and mm.i0 == prev_mm.i1 and toks[mm.i0] in cues.part_words and \
+                    stem(toks[prev_mm.i1 - 1]) == toks[prev_mm.i1 - 1] and prev_mm.kept:
+                prev_mm.kept, prev_mm.why = False, f"{_MODIFIER} {mm.id}"
         kept_items = [mm for mm in items if mm.kept]
         item_at = {mm.i0: mm for mm in items}
 
@@ -381,7 +387,10 @@ class Recogniser:
             j = b
             for _ in range(3):
                 if j in item_at:
-                    return item_at[j]
+                    hit = item_at[j]
+                    if not hit.kept and hit.why.startswith(_MODIFIER):  # "two ventilator spare parts"
+                        hit = item_at.get(hit.i1, hit)
+                    return hit
                 if j < n and (toks[j] in SKIP_BEFORE_ITEM or toks[j] in words.get("unit", ())):
                     j += 1
                 else:
