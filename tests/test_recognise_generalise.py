@@ -185,3 +185,50 @@ def test_english_compound_items(rec, text, expected):
     r = rec.recognise(text, sent_at=WED)
     assert r.intent == "need"
     assert items(r) == expected
+
+
+# ---------------------------------------------------------------- question topics
+@pytest.mark.parametrize("text, topic", [
+    # money owed to the state, invoices and insurance are legal matters
+    ("Faut-il faire une facture pour les visières qu'on vend à prix coûtant ?", "legal"),
+    ("Faut-il facturer la mairie pour les masques ?", "legal"),
+    ("Quelle TVA appliquer sur les masques vendus aux mairies ?", "legal"),
+    ("Est-ce qu'on doit déclarer les dons aux impôts ?", "legal"),
+    ("Les dons de matériel sont-ils déductibles des impôts ?", "legal"),
+    ("Faut-il déclarer les heures de bénévolat quelque part ?", "legal"),
+    ("Notre asso doit-elle émettre un reçu fiscal pour les dons de PETG ?", "legal"),
+    ("Do we need to charge VAT on the ear savers we sell at cost?", "legal"),
+    ("Do I need to issue an invoice to the hospital for the filament?", "legal"),
+    ("do we need to declare the donations to the tax office if we give 5000 masks away?", "legal"),
+    ("Can we issue receipts to donors for tax purposes?", "legal"),
+    ("Who do we send the invoice to for the elastic?", "legal"),
+    ("Is our fablab's insurance going to cover volunteers driving deliveries?", "legal"),
+    # cleaning is sanitary, print settings technical, carrying and paying for it logistics
+    ("Comment stériliser les caissons d'intubation entre deux patients ?", "sanitary"),
+    ("Can the visors be sterilised in an autoclave?", "sanitary"),
+    ("Quels réglages de slicer pour le PETG ?", "technical"),
+    ("Which filament do you recommend for door openers?", "technical"),
+    ("Quelle température de buse pour le PETG sur une Ender 3 ?", "technical"),
+    ("Who pays shipping for the parcels to Corsica?", "logistics"),
+    ("Qui prend en charge les frais d'envoi des colis ?", "logistics"),
+    ("Is there a collection point in Bordeaux for the finished visors?", "logistics"),
+    ("Is there still a central stock of elastic somewhere or should we buy our own now?", "logistics"),
+    ("Un taxi peut-il livrer les visières à l'hôpital ?", "logistics"),
+    # a question asked indirectly, with or without a question mark
+    ("Nos infirmières demandent si les masques tissu protègent aussi bien qu'un chirurgical pour les soins.",
+     "sanitary"),
+    ("Je me demande si on peut laver les surblouses à 60 degrés", "sanitary"),
+    ("I was wondering whether the ear savers can be disinfected with alcohol wipes", "sanitary"),
+])
+def test_question_topics(rec, text, topic):
+    r = rec.recognise(text, sent_at=WED)
+    assert (r.intent, r.topic) == ("question", topic)
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("L'EHPAD nous demande si on peut fournir 20 visières pour vendredi", "need"),
+    ("Le CHU de Tours demande si quelqu'un peut imprimer 30 visières", "need"),
+    ("I was wondering if anyone needs face shields, I have 40 ready in Brest", "offer"),
+])
+def test_asking_whether_can_still_relay_a_need_or_an_offer(rec, text, intent):
+    assert rec.recognise(text, sent_at=WED).intent == intent
