@@ -1,17 +1,113 @@
-"""A community's area: the part of the country its briefing covers.
+"""Regions and départements, and a community's area: the part of the country its briefing covers.
 
-Stored in ``Community.region`` in a canonical form: an official region ("Centre-Val de Loire") or a sorted
-list of département codes ("37" or "37,41"); None is the whole country. Regions and their départements come
-from core/escalation.py (the gazetteer's areas), so ticket routing and briefings agree on them."""
+The one reader of the gazetteer's areas file: département names, the 18 official regions and their
+départements, region aliases (IDF, PACA, Alsace). Ticket routing (core/escalation.py), capacity views
+(core/matching.py), charts and briefings all use these, so they agree.
+
+An area is stored in ``Community.region`` in a canonical form: an official region ("Centre-Val de Loire")
+or a sorted list of département codes ("37" or "37,41"); None is the whole country."""
 
 from __future__ import annotations
 
+import csv
 import re
+import unicodedata
 from functools import lru_cache
 
-from core.escalation import _region_key, _regions, canonical_region, region_of_department
+from core.text import clean
 
-__all__ = ["CLEAR", "EXAMPLES", "parse_area", "departments_of_area", "region_of_area", "area_label"]
+__all__ = ["CLEAR", "EXAMPLES", "OFFICIAL_REGIONS", "area_label", "canonical_region", "department_names",
+           "departments_of_area", "fold", "name_key", "parse_area", "region_named", "region_of_area",
+           "region_of_department", "same_region"]
+
+# The 18 official regions; the other "reg" rows of the gazetteer's areas are aliases (IDF, PACA, Alsace).
+OFFICIAL_REGIONS = (
+    "Auvergne-Rhône-Alpes", "Bourgogne-Franche-Comté", "Bretagne", "Centre-Val de Loire", "Corse", "Grand Est",
+    "Guadeloupe", "Guyane", "Hauts-de-France", "Île-de-France", "La Réunion", "Martinique", "Mayotte",
+    "Normandie", "Nouvelle-Aquitaine", "Occitanie", "Pays de la Loire", "Provence-Alpes-Côte d'Azur",
+)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: how questions and region names are compared."""
+    return unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
+
+
+def name_key(text: str) -> str:
+    """A name compared without case, accents or punctuation ("Centre-Val de Loire" = "centre val de loire")."""
+    return re.sub(r"[^a-z0-9]+", " ", fold(text)).strip()
+
+
+@lru_cache(maxsize=1)
+def _rows() -> tuple[dict[str, str], ...]:
+    from core.places.gazetteer import DATA_DIR
+
+    with open(DATA_DIR / "areas.tsv", encoding="utf-8") as fh:
+        return tuple(csv.DictReader(fh, delimiter="\t"))
+
+
+@lru_cache(maxsize=1)
+def department_names() -> dict[str, str]:
+    """Département code -> name ("37" -> "Indre-et-Loire")."""
+    names: dict[str, str] = {}
+    for row in _rows():
+        deps = row.get("deps") or ""
+        if row.get("kind") == "dep" and deps and "," not in deps:
+            names.setdefault(deps, row["name"])
+    return names
+
+
+@lru_cache(maxsize=1)
+def _regions() -> tuple[dict[str, str], dict[str, str]]:
+    """(département code → official region, folded region name or alias → official region)."""
+    official = {name_key(r): r for r in OFFICIAL_REGIONS}
+    deps_of: dict[str, set[str]] = {}
+    aliases: dict[str, set[str]] = {}
+    for row in _rows():
+        if row.get("kind") != "reg":
+            continue
+        deps = set((row.get("deps") or "").split(","))
+        if name_key(row["name"]) in official:
+            deps_of[official[name_key(row["name"])]] = deps
+        else:
+            aliases[name_key(row["name"])] = deps
+    by_dep = {d: region for region, deps in deps_of.items() for d in deps}
+    names = dict(official)
+    for key, deps in aliases.items():
+        parents = {by_dep.get(d) for d in deps}
+        if len(parents) == 1 and None not in parents:
+            names[key] = parents.pop()
+    return by_dep, names
+
+
+def region_named(text: str | None) -> str | None:
+    """The official region a name or an alias (IDF, PACA, Alsace) stands for; None for anything else."""
+    return _regions()[1].get(name_key(text or "")) if text else None
+
+
+def region_of_department(department: str | None) -> str | None:
+    if not department:
+        return None
+    return _regions()[0].get(department.upper().zfill(2))
+
+
+def canonical_region(text: str | None) -> str | None:
+    """An official region from what a moderator typed: a name in any case or accents, an alias
+    (IDF, PACA, Alsace) or a département code; anything else is kept as typed."""
+    if not text or not text.strip():
+        return None
+    by_dep, names = _regions()
+    key = name_key(text)
+    if key in names:
+        return names[key]
+    if key.upper().zfill(2) in by_dep:
+        return by_dep[key.upper().zfill(2)]
+    return clean(text)[:64] or None
+
+
+def same_region(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and name_key(canonical_region(a) or "") == name_key(canonical_region(b) or "")
+
 
 CLEAR = ("-", "aucune", "aucun", "none", "national", "france")
 EXAMPLES = ("Centre-Val de Loire", "PACA", "37", "37,41")
@@ -54,7 +150,7 @@ def parse_area(text: str) -> str | None:
             raise ValueError(text)
         return stored
     names = _regions()[1]
-    region = names.get(_region_key(text))
+    region = names.get(name_key(text))
     if region is None:
         raise ValueError(text)
     return region
@@ -68,7 +164,7 @@ def departments_of_area(area: str | None) -> tuple[str, ...] | None:
     deps = _department_list(area)
     if deps is not None:
         return deps
-    region = _regions()[1].get(_region_key(area))
+    region = _regions()[1].get(name_key(area))
     if region is None:
         return None
     return tuple(sorted(_departments_of_region().get(region, ())))
@@ -93,9 +189,7 @@ def area_label(area: str | None) -> str | None:
         return None
     deps = _department_list(area)
     if deps is None:
-        return _regions()[1][_region_key(area)]
-    from core.charts import department_names
-
+        return _regions()[1][name_key(area)]
     names = department_names()
     return ", ".join(f"{names[d]} ({d})" if d in names else d for d in deps)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import io
 import threading
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
+
+from core.areas import department_names
 
 __all__ = ["BRIEFING_CHART_NAME", "briefing_chart", "department_names", "parse_labels"]
 
@@ -22,23 +22,7 @@ TOP = 10  # departments drawn at most
 WIDTH_IN, DPI = 8.0, 100
 COMMITTED, UNCOVERED, INK, GRID = "#3b8b5a", "#e07b39", "#333333", "#dddddd"
 
-_AREAS = Path(__file__).resolve().parent / "places" / "data" / "areas.tsv"
 _lock = threading.Lock()  # matplotlib's font cache and text layout are not thread-safe
-
-
-@lru_cache(maxsize=1)
-def department_names() -> dict[str, str]:
-    """Department code -> name ("37" -> "Indre-et-Loire"), from the gazetteer's areas."""
-    names: dict[str, str] = {}
-    try:
-        lines = _AREAS.read_text(encoding="utf-8").splitlines()[1:]
-    except OSError:
-        return names
-    for line in lines:
-        parts = line.split("\t")
-        if len(parts) >= 3 and parts[2] == "dep" and "," not in parts[1]:
-            names.setdefault(parts[1], parts[0])
-    return names
 
 
 def parse_labels(text: str) -> dict[str, str]:

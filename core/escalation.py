@@ -7,10 +7,8 @@ routed to a contact → reminded → handed over → answered (or closed). Every
 
 from __future__ import annotations
 
-import csv
 import re
 import shlex
-import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -21,6 +19,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from core import permissions
+from core.areas import canonical_region, fold, region_of_area, region_of_department, same_region
 from core.commands import command, find_person
 from core.errors import Refused
 from core.hub import Hub, parse_ref, ticket_ref
@@ -56,75 +55,6 @@ def _label(lang: str, key: str) -> str:
     return LABELS.get(lang, LABELS["fr"])[key]
 
 
-# ---------------------------------------------------------------------------------------- regions
-
-# The 18 official regions; the other "reg" rows of the gazetteer's areas are aliases (IDF, PACA, Alsace).
-OFFICIAL_REGIONS = (
-    "Auvergne-Rhône-Alpes", "Bourgogne-Franche-Comté", "Bretagne", "Centre-Val de Loire", "Corse", "Grand Est",
-    "Guadeloupe", "Guyane", "Hauts-de-France", "Île-de-France", "La Réunion", "Martinique", "Mayotte",
-    "Normandie", "Nouvelle-Aquitaine", "Occitanie", "Pays de la Loire", "Provence-Alpes-Côte d'Azur",
-)
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: how questions and region names are compared."""
-    return unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
-
-
-def _region_key(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", fold(text)).strip()
-
-
-@lru_cache(maxsize=1)
-def _regions() -> tuple[dict[str, str], dict[str, str]]:
-    """(department code → official region, folded region name or alias → official region)."""
-    from core.places.gazetteer import DATA_DIR
-
-    official = {_region_key(r): r for r in OFFICIAL_REGIONS}
-    deps_of: dict[str, set[str]] = {}
-    aliases: dict[str, set[str]] = {}
-    with open(DATA_DIR / "areas.tsv", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh, delimiter="\t"):
-            if row.get("kind") != "reg":
-                continue
-            deps = set((row.get("deps") or "").split(","))
-            if _region_key(row["name"]) in official:
-                deps_of[official[_region_key(row["name"])]] = deps
-            else:
-                aliases[_region_key(row["name"])] = deps
-    by_dep = {d: region for region, deps in deps_of.items() for d in deps}
-    names = dict(official)
-    for key, deps in aliases.items():
-        parents = {by_dep.get(d) for d in deps}
-        if len(parents) == 1 and None not in parents:
-            names[key] = parents.pop()
-    return by_dep, names
-
-
-def region_of_department(department: str | None) -> str | None:
-    if not department:
-        return None
-    return _regions()[0].get(department.upper().zfill(2))
-
-
-def canonical_region(text: str | None) -> str | None:
-    """An official region from what a moderator typed: a name in any case or accents, an alias
-    (IDF, PACA, Alsace) or a département code; anything else is kept as typed."""
-    if not text or not text.strip():
-        return None
-    by_dep, names = _regions()
-    key = _region_key(text)
-    if key in names:
-        return names[key]
-    if key.upper().zfill(2) in by_dep:
-        return by_dep[key.upper().zfill(2)]
-    return clean(text)[:64] or None
-
-
-def same_region(a: str | None, b: str | None) -> bool:
-    return bool(a and b) and _region_key(canonical_region(a) or "") == _region_key(canonical_region(b) or "")
-
-
 def place_in(ctx, text: str) -> dict[str, Any] | None:
     """The place a question names ("... à Tours ?"), for its region; None when it names none."""
     try:
@@ -136,9 +66,7 @@ def place_in(ctx, text: str) -> dict[str, Any] | None:
 
 def ticket_region(community: Community | None, place: dict[str, Any] | None) -> str | None:
     """The community's region first, else the region of the place the question names."""
-    if community is not None and community.region:
-        from core.areas import region_of_area  # the region of a département list too ("37,41")
-
+    if community is not None and community.region:  # a region or a list of départements ("37,41")
         return region_of_area(community.region)
     if place:
         return region_of_department(place.get("department"))

@@ -47,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, func, select
 
+from core import areas
 from core.commands import command
 from core.errors import Refused
 from core.hub import need_ref
@@ -1242,86 +1243,31 @@ def _within(found, place: Any, radius_km: float, limit: int) -> list[tuple[Any, 
 
 # ---------------------------------------------------------------------------------------------- capacity
 
-OFFICIAL_REGIONS = (
-    "Guadeloupe",
-    "Martinique",
-    "Guyane",
-    "La Réunion",
-    "Mayotte",
-    "Île-de-France",
-    "Centre-Val de Loire",
-    "Bourgogne-Franche-Comté",
-    "Normandie",
-    "Hauts-de-France",
-    "Grand Est",
-    "Pays de la Loire",
-    "Bretagne",
-    "Nouvelle-Aquitaine",
-    "Occitanie",
-    "Auvergne-Rhône-Alpes",
-    "Provence-Alpes-Côte d'Azur",
-    "Corse",
-)
-_AREAS: tuple[dict[str, str], dict[str, str]] | None = None
 HORIZON_DAYS = 7  # committed share: open units against a week of capacity
 
 
-def _areas() -> tuple[dict[str, str], dict[str, str]]:
-    """Department code -> name, department code -> region name (from the gazetteer's areas file)."""
-    global _AREAS
-    if _AREAS is None:
-        from core.places.gazetteer import DATA_DIR
-
-        names: dict[str, str] = {}
-        regions: dict[str, str] = {}
-        with open(DATA_DIR / "areas.tsv", encoding="utf-8") as fh:
-            for line in fh.readlines()[1:]:
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) < 3:
-                    continue
-                name, deps, kind = parts[0], parts[1].split(","), parts[2]
-                if kind == "dep" and len(deps) == 1:
-                    names.setdefault(deps[0], name)
-                elif kind == "reg" and name in OFFICIAL_REGIONS:
-                    for d in deps:
-                        regions[d] = name
-        _AREAS = (names, regions)
-    return _AREAS
-
-
 def department_name(code: str | None) -> str | None:
-    return _areas()[0].get(code or "")
+    return areas.department_names().get(code or "")
 
 
 def region_of(code: str | None) -> str | None:
-    return _areas()[1].get(code or "")
-
-
-def _fold(text: str) -> str:
-    import unicodedata
-
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return " ".join(
-        "".join(c if c.isalnum() else " " for c in decomposed if not unicodedata.combining(c)).split()
-    )
+    return areas.region_of_department(code)
 
 
 def resolve_area(text: str) -> tuple[str, str] | None:
-    """("department", code) or ("region", name) for a department code or name or a region name."""
-    names, _ = _areas()
+    """("department", code) or ("region", name) for a department code or name, or a region's name or alias."""
+    names = areas.department_names()
     token = text.strip().upper()
     if token in names:
         return "department", token
     if token.isdigit() and len(token) == 1 and "0" + token in names:
         return "department", "0" + token
-    key = _fold(text)
+    key = areas.name_key(text)
     for code, name in names.items():
-        if _fold(name) == key:
+        if areas.name_key(name) == key:
             return "department", code
-    for region in OFFICIAL_REGIONS:
-        if _fold(region) == key:
-            return "region", region
-    return None
+    region = areas.region_named(text)
+    return ("region", region) if region else None
 
 
 def capacity(s: Session, *, department: str | None = None, region: str | None = None) -> list[dict[str, Any]]:
@@ -1331,7 +1277,7 @@ def capacity(s: Session, *, department: str | None = None, region: str | None = 
     if department:
         deps = {department}
     elif region:
-        deps = {d for d, r in _areas()[1].items() if r == region}
+        deps = set(areas.departments_of_area(region) or ())
     q = select(Offer.id, Offer.maker_id, Offer.department, Offer.capabilities, Offer.capacity_per_day).where(
         Offer.status == "active"
     )
