@@ -109,7 +109,7 @@ def migrate_chat(s: Session, platform: str, old: str, new: str, now: datetime) -
             continue
         where = [table.c.platform == platform]
         if table is outbox:  # only what is still to be sent; a message to a person is not in the chat
-            where += [table.c.status == "pending", table.c.direct == False]  # noqa: E712
+            where += [table.c.status == "pending", table.c.direct == False]
         n = _move(conn, table, "chat", old, new, and_(*where))
         if n:
             moved[table.name] = n

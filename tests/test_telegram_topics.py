@@ -1,3 +1,4 @@
+# ruff: noqa: F401, F811  (the Telegram fixtures bot and tg come from tests.test_telegram_bot)
 """Forum topics and group migration on Telegram, end to end: the real python-telegram-bot Application
 against the local Bot API stand-in, the real core on SQLite and PostgreSQL.
 
@@ -14,7 +15,7 @@ from sqlmodel import select
 from core import jobs
 from core.messages import Identity
 from core.models import AuditEntry, Community, OutboxMessage, Role
-from tests.test_telegram_bot import (  # noqa: F401 - fixtures
+from tests.test_telegram_bot import (
     GROUP,
     MARIE,
     NEED_TEXT,
@@ -23,8 +24,8 @@ from tests.test_telegram_bot import (  # noqa: F401 - fixtures
     bot,
     rows,
     settled,
-    tg,
     texts,
+    tg,
     with_buttons,
 )
 
@@ -80,3 +81,69 @@ async def test_a_topic_deleted_since_gets_the_message_in_the_chat_itself(bot, tg
     assert sent.plain_text == "Bonjour" and sent.thread is None and asked_thread(sent) is None
     assert tg.status_counts[400] == 1, "the topic was tried first"
     assert {r.status for r in rows(hub, OutboxMessage, OutboxMessage.chat == str(GROUP))} == {"sent"}
+
+
+def community(hub, platform_id: int) -> Community | None:
+    with hub.db.session() as s:
+        return s.exec(select(Community).where(Community.platform == "telegram",
+                                              Community.platform_id == str(platform_id))).first()
+
+
+def make_moderator(hub, user_id: int, group: int) -> None:
+    hub.grant_role(Identity("telegram", str(user_id), "Paul", "en"), Role.MODERATOR, community=str(group))
+
+
+async def test_a_briefing_set_to_a_topic_is_posted_in_it(bot, tg, hub, clock):
+    marie = Speaker(tg, hub, MARIE)
+    await marie.press(with_buttons(await marie.say(NEED_TEXT)), "confirm")  # an open need: text and chart
+    topic = tg.create_topic(GROUP, PAUL, "Point du matin")
+    make_moderator(hub, PAUL, GROUP)
+    paul = Speaker(tg, hub, PAUL, chat=GROUP)
+    [shown] = await paul.say("/settings briefing_channel here", thread=topic)
+    assert shown.thread == topic and f"(topic {topic})" in shown.plain_text
+    with hub.db.session() as s:
+        com = s.exec(select(Community).where(Community.platform_id == str(GROUP))).one()
+        assert (com.briefing_channel, com.briefing_thread) == (str(GROUP), str(topic))
+        com.created_at = clock.now() - timedelta(days=2)
+    clock.advance(hours=22)  # Tuesday 08:00 in Paris
+    before = len(tg.messages(GROUP))
+    [out] = jobs.run_briefings(hub)
+    assert out.thread == str(topic)
+    bot.worker.wake()
+    await settled(tg, hub)
+    [briefing, chart] = tg.messages(GROUP)[before:]
+    assert "N-1" in briefing.plain_text and chart.method == "sendPhoto"
+    assert [(m.thread, asked_thread(m)) for m in (briefing, chart)] == [(topic, topic), (topic, topic)]
+
+
+async def test_a_group_that_becomes_a_supergroup_keeps_its_community(bot, tg, hub, clock):
+    tg.chat(OLD_GROUP, "group", "Soignants 37")
+    member = Speaker(tg, hub, PAUL, chat=OLD_GROUP)
+    await member.say("/aide")
+    make_moderator(hub, PAUL, OLD_GROUP)
+    [shown] = await member.say("/settings briefing_time 07:15 radius 80 briefing_channel here")
+    assert "07:15" in shown.plain_text
+    old = community(hub, OLD_GROUP)
+    to_old, to_new = tg.migrate(OLD_GROUP, NEW_GROUP, PAUL)
+    assert await member.push(to_old) == []
+    assert community(hub, OLD_GROUP) is None
+    moved = community(hub, NEW_GROUP)
+    assert (moved.id, moved.briefing_time, moved.radius_km, moved.briefing_channel) == (
+        old.id, "07:15", 80.0, str(NEW_GROUP))
+    # The supergroup's own service message, and the same update delivered again, change nothing.
+    assert await member.push(to_new) == []
+    assert await member.push(to_old) == []
+    assert [a.subject for a in rows(hub, AuditEntry, AuditEntry.action == "chat.migrated")] == [
+        f"community:{old.id}"]
+    assert [(c.id, c.platform_id) for c in rows(hub, Community)] == [(old.id, str(NEW_GROUP))]
+    # The next briefing goes to the new id, not through a refused send to the old one.
+    with hub.db.session() as s:
+        com = s.get(Community, old.id)
+        com.created_at = clock.now() - timedelta(days=2)
+    clock.advance(hours=22)
+    [out] = jobs.run_briefings(hub)
+    assert out.chat == str(NEW_GROUP)
+    bot.worker.wake()
+    await settled(tg, hub)
+    assert [m.method for m in tg.messages(NEW_GROUP)] == ["sendMessage"]
+    assert tg.status_counts[400] == 0, "nothing was sent to the old id (refused with migrate_to_chat_id)"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from datetime import timedelta
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
@@ -191,7 +191,7 @@ class TelegramSender:
                 if self.on_migrated is not None:
                     try:
                         await self.on_migrated(old, str(exc.new_chat_id))
-                    except Exception:  # noqa: BLE001 - the message still goes out; the core catches up later
+                    except Exception:  # the message still goes out; the core catches up later
                         log.exception("could not record that chat %s moved to %s", old, exc.new_chat_id)
             except BadRequest as exc:
                 if "message_thread_id" not in where or not any(p in exc.message.lower() for p in _TOPIC_GONE):
