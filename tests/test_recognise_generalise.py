@@ -232,3 +232,37 @@ def test_question_topics(rec, text, topic):
 ])
 def test_asking_whether_can_still_relay_a_need_or_an_offer(rec, text, intent):
     assert rec.recognise(text, sent_at=WED).intent == intent
+
+
+# ---------------------------------------------------------------- neighbours: dates, offers, withdrawn offers
+@pytest.mark.parametrize("text, deadline", [
+    ("Cabinet dentaire à Aix : 4 visières svp, nous rouvrons lundi 20.", "2020-04-20"),
+    ("Need 10 face shields by Friday 17th, clinic in Reims", "2020-04-17"),
+    ("Besoin de 30 surblouses pour le vendredi 24, EHPAD de Laval", "2020-04-24"),
+    ("Besoin de 30 surblouses pour vendredi 24 avril, EHPAD de Laval", "2020-04-24"),
+    ("Besoin de 12 visières lundi 14h, EHPAD de Dole", "2020-04-20"),
+])
+def test_weekday_with_a_day_of_the_month(rec, text, deadline):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert r.deadline is not None and r.deadline.isoformat() == deadline
+
+
+@pytest.mark.parametrize("text, intent, caps", [
+    ("Courier with a van in Nantes here. Free deliveries for anything covid related.", "offer", ["transport"]),
+    ("Livraisons gratuites sur Angers avec mon utilitaire, pour les soignants", "offer", ["transport"]),
+    ("J'avais proposé des visières mais mon imprimante est en carafe, désolée", "other", []),
+    ("I had offered gowns last week but my sewing machine died, sorry everyone", "other", []),
+])
+def test_offers_and_withdrawn_offers(rec, text, intent, caps):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == intent
+    assert list(r.capabilities) == caps
+
+
+def test_a_request_for_parts_of_equipment_named_before(rec):
+    r = rec.recognise("Le bloc du CH de Niort a des pousse-seringues dont le clapet a lâché. Pourriez-vous imprimer "
+                      "6 pièces de remplacement ? Fichier fourni.", sent_at=WED)
+    assert r.intent == "need"
+    assert items(r) == {"spare_part": 6}
+    assert place_of(r) == ("Niort", "79")

@@ -41,6 +41,9 @@ _ANCHORS = [
     ("weekend", r"\b(?:ce|this)\s(?:week-?\s?end)\b"),
     ("rel", r"\b(?P<rel>apres[- ]demain|day after tomorrow|demain|tomorrow|aujourd'hui|aujourd hui|today|ce soir|tonight|ce midi|"
             r"cet apres[- ]midi|this (?:afternoon|evening)|end of (?:the )?day|fin de journee)\b"),
+    # "lundi 11", "Friday 17th": a day of the month named with its weekday, the month left out
+    ("wdday", rf"\b(?P<wd>{_WD})\.?,?\s{{1,2}}(?P<d>[0-3]?\d)(?:er|e|st|nd|rd|th)?\b(?![.,/:h]\d)"
+              rf"(?!\s{{0,2}}(?:{_MO}|h\b|heures?\b|/))"),
     ("weekday", rf"\b(?P<wd>{_WD})\b(?!\.?,?\s{{1,2}}[0-3]?\d\b)(?P<next>\s(?:prochain|next|qui vient))?"),
 ]
 _RX = re.compile("|".join(f"(?P<{name}>{rx.replace('(?P<', f'(?P<{name}_')})" for name, rx in _ANCHORS))
@@ -115,6 +118,18 @@ def _resolve(kind: str, g: dict, today: date) -> date | None:
         return today
     if kind == "weekday":
         return _coming(today, WEEKDAYS[g["weekday_wd"]])
+    if kind == "wdday":
+        # this month's or next month's such day, the one whose weekday agrees, else the first (a typo)
+        wd, d = WEEKDAYS[g["wdday_wd"]], int(g["wdday_d"])
+        y, m, first = today.year, today.month, None
+        for _ in range(2):
+            out = _exact(y, m, d)
+            if out is not None and out >= today:
+                if out.weekday() == wd:
+                    return out
+                first = first or out
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return first
     return None
 
 

@@ -583,6 +583,7 @@ class Recogniser:
         # ---- intent scores
         mention_starts = {mm.i0 for mm in mentions}
         design = cues.design_words
+        units = words.get("unit", ())
         has_institution = any(cat == "institution" for a, b, cats in context for cat, _ in cats)
         S = {"need": 0.0, "offer": 0.0, "question": 0.0, "other": 0.5}
         topic = dict.fromkeys(TOPICS, 0.0)
@@ -609,6 +610,8 @@ class Recogniser:
             if verb is None or any(toks[k] not in CLITICS and toks[k] not in _ASK_FILLERS for k in range(b, verb)):
                 continue
             made = [mm for mm in kept_items if mm.i0 > verb and sent[mm.i0] == sent[a]]
+            if not made and verb + 2 < n and toks[verb + 1][:1].isdigit() and toks[verb + 2] in units:
+                made = [mm for mm in kept_items if mm.id in qty_strong]  # "imprimer 4 pièces" for the pumps named
             if not made or any(toks[k] in design or toks[k] in _DESIGN_OBJECTS for k in range(verb, made[0].i0)):
                 continue  # "pouvez-vous m'envoyer le fichier de la visière ?" asks for a file
             if any(mm.id in qty_strong for mm in made) or any(toks[k] in _BENEFACTIVE for k in range(a, len(toks))
