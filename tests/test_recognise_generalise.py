@@ -266,3 +266,26 @@ def test_a_request_for_parts_of_equipment_named_before(rec):
     assert r.intent == "need"
     assert items(r) == {"spare_part": 6}
     assert place_of(r) == ("Niort", "79")
+
+
+@pytest.mark.parametrize("text, expected, place", [
+    ("Our school (St Mary's, Calais) would love a couple of hundred ear savers for the staff", {"ear_saver": 200},
+     ("Calais", "62")),
+    ("Hôpital Saint-Antoine : on manque de pièces pour nos respirateurs, 3 nous dépanneraient", {"spare_part": 3},
+     None),
+    ("Could a maker cut us 40 visors? We're a GP surgery in Dieppe.", {"face_shield": 40}, ("Dieppe", "76")),
+    ("Quelqu'un aurait-il la possibilité de nous coudre une trentaine de blouses ? EHPAD de Cahors", {"gown": 30},
+     ("Cahors", "46")),
+    ("Nous sommes à court de visières : 50 seraient les bienvenues. Pharmacie du Centre, Agen", {"face_shield": 50},
+     ("Agen", "47")),
+])
+def test_mixed_neighbours_of_the_weak_spots(rec, text, expected, place):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert items(r) == expected
+    assert place_of(r) == place
+
+
+def test_receipts_for_donations_are_legal(rec):
+    r = rec.recognise("Est-ce que les reçus de dons doivent mentionner la valeur du matériel ?", sent_at=WED)
+    assert (r.intent, r.topic) == ("question", "legal")

@@ -175,8 +175,10 @@ class Recogniser:
 
     def _mentions(self, toks: list[str], p) -> list[_Mention]:
         lex = self.lexicon
-        variants = self.cues.variant_words  # "masques enfants en tissu" is "masques en tissu" for children
-        content = [i for i, t in enumerate(toks) if t not in STOPWORDS and t not in variants]
+        # "masques enfants en tissu" is "masques en tissu" for children, "pièces pour nos respirateurs" names
+        # "pièces pour respirateur"
+        variants = self.cues.variant_words
+        content = [i for i, t in enumerate(toks) if t not in STOPWORDS and t not in variants and t not in _POSSESSIVES]
         stems = [self._stem(toks[i]) for i in content]
         out: list[_Mention] = []
         j, m = 0, len(content)
@@ -262,10 +264,15 @@ class Recogniser:
         repair_at = [(k, b) for k, lst in ctx_start.items() for cat, b in lst if cat == "repair"]
         verb_at = [a for a, b, cats in scoring for cat, _w in cats if cat in ("need", "request", "offer", "offer_q")]
 
+        def is_if(k: int) -> bool:
+            """"si", "if", or the "s'" of "s'il" (not the "'s" of "St Mary's")."""
+            t = toks[k]
+            return t in _COND_ANY and (t != "s" or (k + 1 < n and toks[k + 1] in ("il", "ils")))
+
         def conditional(a: int) -> bool:
             """Is the cue at `a` inside an if-clause ("si un hôpital a des appareils en panne") or about things
             someone offers to repair ("je peux réparer des respirateurs en panne")?"""
-            return any(toks[k] in _COND_ANY and clause[k] == clause[a] for k in range(max(0, a - 6), a)) or any(
+            return any(is_if(k) and clause[k] == clause[a] for k in range(max(0, a - 6), a)) or any(
                 k < a and sent[k] == sent[a] for k, _b in repair_at)
 
         report_at: list[int] = []
@@ -469,8 +476,10 @@ class Recogniser:
                 k = i if t in PLURAL_GROUPS else i + 1
                 value, b, is_word, vague = 2 * GROUP_NOUNS[toks[k]], k + 1, True, True
             elif t in ARTICLES and i + 1 < n and toks[i + 1] == "couple":
-                # "a couple of gowns" is 2, "a couple dozen" 24, "a couple hundred" 200
+                # "a couple of gowns" is 2, "a couple dozen" 24, "a couple (of) hundred" 200
                 k, unit = i + 2, 1
+                if k + 1 < n and toks[k] == "of" and toks[k + 1] in GROUP_NOUNS:
+                    k += 1
                 if k < n and toks[k] in GROUP_NOUNS:
                     k, unit = k + 1, GROUP_NOUNS[toks[k]]
                 value, b, is_word, vague = 2 * unit, k, True, True
@@ -632,7 +641,7 @@ class Recogniser:
                 if cat == "need":
                     lo = max(sent_start[sent[a]], a - 6)
                     window = toks[lo:a]
-                    cond = any(x in _COND_ANY for x in window) or any(
+                    cond = any(is_if(k) for k in range(lo, a)) or any(
                         x in _COND_WHO and (k == sent_start[sent[a]] or (k > 0 and toks[k - 1] in _WHO_LEAD)
                                             or (in_q and (k == 0 or clause[k - 1] != clause[k])))
                         for k, x in enumerate(window, start=lo))
