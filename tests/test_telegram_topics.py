@@ -147,3 +147,23 @@ async def test_a_group_that_becomes_a_supergroup_keeps_its_community(bot, tg, hu
     await settled(tg, hub)
     assert [m.method for m in tg.messages(NEW_GROUP)] == ["sendMessage"]
     assert tg.status_counts[400] == 0, "nothing was sent to the old id (refused with migrate_to_chat_id)"
+
+
+async def test_a_send_refused_as_migrated_moves_the_community_too(bot, tg, hub):
+    tg.chat(OLD_GROUP, "group", "Soignants 37")
+    member = Speaker(tg, hub, PAUL, chat=OLD_GROUP)
+    await member.say("/aide")
+    old = community(hub, OLD_GROUP)
+    tg.migrate(OLD_GROUP, NEW_GROUP, PAUL)  # the service messages never reach the bot
+    [reply] = await member.push(tg.command(NEW_GROUP, PAUL, "aide"))  # written in the supergroup meanwhile
+    assert reply.chat_id == NEW_GROUP
+    with hub.db.session() as s:
+        s.add(OutboxMessage(platform="telegram", chat=str(OLD_GROUP), kind="info", text="Bonjour", language="fr",
+                            buttons=[], priority=1, next_attempt_at=hub.clock.now(),
+                            created_at=hub.clock.now()))
+    bot.worker.wake()
+    await settled(tg, hub)
+    assert tg.messages(NEW_GROUP)[-1].plain_text == "Bonjour"
+    assert tg.status_counts[400] == 1, "one send refused with migrate_to_chat_id, then sent to the new id"
+    # The community of the old group was kept; the one created in the supergroup meanwhile merged into it.
+    assert [(c.id, c.platform_id) for c in rows(hub, Community)] == [(old.id, str(NEW_GROUP))]
