@@ -47,3 +47,33 @@ def test_the_detector_sees_a_forbidden_import(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("import os\nfrom discord.ext import commands\nimport telegram.ext as t\n")
     assert _imported_modules(sample) & set(FORBIDDEN) == {"discord", "telegram"}
+
+
+def test_every_core_module_imports_first():
+    """Each core module can be the first one imported (no import cycle hidden by the usual import order):
+    a forked child per module, after the parent loaded the third-party libraries once."""
+    code = (
+        "import importlib, os, pkgutil, sys, core\n"
+        "for lib in ('sqlalchemy', 'sqlmodel', 'jinja2', 'pydantic_settings', 'rapidfuzz', 'phonenumbers'):\n"
+        "    importlib.import_module(lib)\n"
+        "names = [m.name for m in pkgutil.walk_packages(core.__path__, 'core.')]\n"
+        "failed = []\n"
+        "for name in names:\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        try:\n"
+        "            importlib.import_module(name)\n"
+        "        except ImportError as exc:\n"
+        "            print(f'{name}: {exc}', file=sys.stderr)\n"
+        "            os._exit(1)\n"
+        "        os._exit(0)\n"
+        "    if os.waitpid(pid, 0)[1] != 0:\n"
+        "        failed.append(name)\n"
+        "print(len(names), ' '.join(failed))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         cwd=CORE.parent)
+    assert out.returncode == 0, out.stderr
+    count, _, failed = out.stdout.strip().partition(" ")
+    assert int(count) > 10
+    assert failed == "", out.stderr
