@@ -46,7 +46,7 @@ def on_action(ctx, name: str, value: str | None) -> None:
         raise Refused("refused/unknown_action")
     domain, verb, ident = parts[0], parts[1], int(parts[2])
     if domain == "proposal" and verb in ("confirm", "edit", "dismiss"):
-        intake.settle(ctx, ident, verb)
+        intake.settle(ctx, ident, verb, value if verb == "edit" else None)
     elif domain == "need" and verb == "commit":
         needs.commit(ctx, ident, _int(value) if value else None)
     elif domain == "need" and verb == "received":

@@ -82,15 +82,7 @@ def step(ctx, text: str, location: tuple[float, float] | None) -> None:
     skip = answer.lower() in SKIP
     current = row.step
     if current == "items":
-        rec = intake.recognise(ctx, answer, ctx.now)
-        if not rec.items and not rec.capabilities:
-            # A bare answer ("visières", "3 imprimantes") reads better with the question it answers.
-            lead = "il nous faut" if row.flow == "need" else "je peux faire"
-            rec = intake.recognise(ctx, f"{lead} {answer}", ctx.now)
-        items = [{"item": i.item, "quantity": i.quantity} for i in rec.items]
-        if not items and ctx.s.get(Item, answer):
-            items = [{"item": answer, "quantity": None}]
-        caps = list(rec.capabilities)
+        items, caps = read_items(ctx, row.flow, answer)
         if not items and not (row.flow == "offer" and caps):
             ctx.reply(f"dialogue/{row.flow}_items", "proposal", data=data, retry=True,
                       items=[i.id for i in ctx.s.exec(select(Item).where(Item.active == True))])  # noqa: E712
@@ -134,6 +126,19 @@ def step(ctx, text: str, location: tuple[float, float] | None) -> None:
     row.data = data
     row.updated_at = ctx.now
     _ask_next(ctx, row)
+
+
+def read_items(ctx, flow: str, answer: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The items (with their quantities) and means of making that an answer names."""
+    rec = intake.recognise(ctx, answer, ctx.now)
+    if not rec.items and not rec.capabilities:
+        # A bare answer ("visières", "3 imprimantes") reads better with the question it answers.
+        lead = "il nous faut" if flow == "need" else "je peux faire"
+        rec = intake.recognise(ctx, f"{lead} {answer}", ctx.now)
+    items = [{"item": i.item, "quantity": i.quantity} for i in rec.items]
+    if not items and ctx.s.get(Item, answer):
+        items = [{"item": answer, "quantity": None}]
+    return items, list(rec.capabilities)
 
 
 def _nearest(ctx, location: tuple[float, float]) -> dict[str, Any]:

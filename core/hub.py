@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from core import catalog, permissions
 from core.db import Database
 from core.errors import BadInput, Refused
-from core.messages import KINDS, Action, Button, Identity, Inbound, Outbound
+from core.messages import KINDS, Action, Button, Form, Identity, Inbound, Outbound
 from core.models import (
     BlockedChat,
     Community,
@@ -288,6 +288,16 @@ class Hub:
         return self._handle(action.platform, action.event_id, action.author, action.chat, action.chat_kind,
                             action.community, None, None, lambda ctx: self._on_action(ctx, action),
                             claim_for=claim_for, thread=action.thread)
+
+    def edit_form(self, action: Action) -> Form | Outbound:
+        """Before a platform with forms opens one for an "Edit" button (``proposal:edit:<id>``): the form,
+        prefilled with the proposal (``core.messages.Form``), or, when the presser may not edit it, the
+        refusal to show them (an Outbound composed, not stored: it is the press's only answer). Read-only
+        and quick (a Discord modal must answer the press within 3 s); the form's submission goes through
+        ``act`` as ``Action(name=action.name, value=<JSON of the fields>)``, checked again there."""
+        from core import intake
+
+        return intake.edit_form(self, action)
 
     def run_command(self, author: Identity, name: str, args: str = "", *, platform: str, chat: str,
                     event_id: str, chat_kind: str = "private", community: str | None = None,

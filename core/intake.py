@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from typing import Any
@@ -12,8 +13,9 @@ from sqlmodel import select
 
 from core import guidance
 from core.errors import Refused
-from core.messages import Button
-from core.models import Item, Proposal
+from core.messages import Action, Button, Form, FormField, Outbound
+from core.models import Item, Person, Proposal
+from core.text import clean
 
 FACILITY_RE = re.compile(
     r"\b(?P<kind>CHU|CHR|CHRU|EHPAD|Ehpad|ehpad|h[oô]pital|H[oô]pital|clinique|Clinique|pharmacie|Pharmacie|"
@@ -126,15 +128,26 @@ def latest_pending(ctx) -> Proposal | None:
                       .order_by(Proposal.id.desc())).first()
 
 
-def settle(ctx, proposal_id: int | None, decision: str) -> None:
-    """Confirm, edit or dismiss a proposal; only its author may."""
+def refusal(proposal: Proposal | None, person_id: int | None) -> str | None:
+    """Why someone may not settle a proposal (a refusal template), or None: only its author may, while
+    it is pending."""
+    if proposal is None or proposal.status != "pending":
+        return "refused/no_pending"
+    if proposal.person_id != person_id:
+        return "refused/not_yours"
+    return None
+
+
+def settle(ctx, proposal_id: int | None, decision: str, value: str | None = None) -> None:
+    """Confirm, edit or dismiss a proposal; only its author may. "Edit" with a ``value`` is the submitted
+    form of ``edit_form`` (Discord): the corrected proposal replaces this one; without, a step-by-step
+    dialogue starts again from what was understood (Telegram)."""
     from core import escalation, needs
 
     proposal = ctx.s.get(Proposal, proposal_id) if proposal_id else latest_pending(ctx)
-    if proposal is None or proposal.status != "pending":
-        raise Refused("refused/no_pending")
-    if proposal.person_id != ctx.person.id:
-        raise Refused("refused/not_yours")
+    why = refusal(proposal, ctx.person.id)
+    if why:
+        raise Refused(why)
     if decision == "dismiss":
         proposal.status = "dismissed"
         ctx.reply("dismissed", "info")
@@ -143,6 +156,9 @@ def settle(ctx, proposal_id: int | None, decision: str) -> None:
         from core import dialogue
 
         proposal.status = "dismissed"
+        if value is not None:
+            propose(ctx, edited(ctx, proposal, value), proposal.kind)
+            return
         if proposal.kind == "question":
             escalation.edit_question(ctx, proposal.data)
             return
@@ -158,3 +174,94 @@ def settle(ctx, proposal_id: int | None, decision: str) -> None:
         escalation.open_from_proposal(ctx, data)
     else:  # pragma: no cover - proposals are only made of the three kinds
         raise Refused("refused/no_pending")
+
+
+# ---------------------------------------------------------------------------------------- editing in a form
+
+def form_fields(renderer, kind: str, data: dict[str, Any], language: str) -> tuple[FormField, ...]:
+    """The fields of the form that edits a proposal, prefilled with what it holds, worded in ``language``."""
+    p = dict(data, intent=kind)
+    if kind == "question":
+        return (FormField("text", p.get("text") or "", required=True, long=True),
+                FormField("topic", renderer.render("form/topic", language, p=p).text))
+    fields = (FormField("items", renderer.render("form/items", language, p=p).text, required=True),
+              FormField("place", (p.get("place") or {}).get("name") or ""))
+    if kind == "need":
+        fields += (FormField("deadline", renderer.render("form/deadline", language, p=p).text),
+                   FormField("facility", p.get("facility") or ""))
+    return fields
+
+
+def edit_form(hub, action: Action) -> Form | Outbound:
+    """A read-only look before an "Edit" press opens a form (see ``Hub.edit_form``): the form prefilled
+    with the proposal, or the refusal to show its presser (composed, not stored)."""
+    parts = (action.name or "").split(":")
+    edit = len(parts) == 3 and parts[:2] == ["proposal", "edit"] and parts[2].isdigit()
+    pid = int(parts[2]) if edit else None
+    with hub.db.session() as s:
+        person = s.exec(select(Person).where(Person.platform == action.author.platform,
+                                             Person.platform_id == action.author.platform_id)).first()
+        proposal = s.get(Proposal, pid) if pid else None
+        why = refusal(proposal, person.id if person else None) if pid else "refused/unknown_action"
+        asked = action.author.language if action.author.language in ("fr", "en") else None
+        lang = (person.language if person else None) or asked or hub.settings.default_language
+        if why:
+            return hub.compose(platform=action.platform, chat=action.chat, kind="refused", template=why,
+                               language=lang, context={}, priority=0, public=action.chat_kind != "private",
+                               thread=action.thread)
+        return Form(action=action.name, kind=proposal.kind, language=lang,
+                    fields=form_fields(hub.renderer, proposal.kind, dict(proposal.data), lang))
+
+
+def edited(ctx, proposal: Proposal, value: str) -> dict[str, Any]:
+    """What a proposal becomes once its author corrected the fields of its form. Each field is read on its
+    own, as the step-by-step dialogue reads an answer; a field left as it was prefilled keeps its value."""
+    from core import dialogue, escalation
+
+    try:
+        submitted = json.loads(value)
+    except ValueError:
+        submitted = None
+    if not isinstance(submitted, dict):
+        raise Refused("refused/unknown_action")
+    data = dict(proposal.data)
+    before = {f.name: f.value for f in form_fields(ctx.hub.renderer, proposal.kind, data, ctx.lang)}
+    now = {name: clean(str(submitted.get(name) or "")).strip()[:4000] for name in before}
+    changed = {name for name in before if now[name] != before[name].strip()}
+    data["intent"] = proposal.kind
+    if proposal.kind == "question":
+        prefix, text = escalation.split_topic(now["text"])
+        if not text:
+            raise Refused("refused/empty")
+        topic = escalation.parse_topic(now["topic"]) or prefix or recognise(ctx, text, ctx.now).topic
+        data.update(text=text, topic=topic if topic in escalation.TOPICS else "logistics")
+        if "text" in changed:
+            data["place"] = escalation.place_in(ctx, text) or data.get("place")
+        return data
+    if "items" in changed:
+        data["items"], data["capabilities"] = dialogue.read_items(ctx, proposal.kind, now["items"])
+    if proposal.kind == "need" and not data.get("items"):
+        raise Refused("refused/need_without_item")
+    if proposal.kind == "offer" and not data.get("items") and not data.get("capabilities"):
+        raise Refused("refused/offer_without_capacity")
+    if "place" in changed:
+        data["place"] = None
+        if now["place"]:
+            place = ctx.hub.locate(ctx.s, now["place"])
+            if place is None:
+                raise Refused("refused/unknown_place", place=now["place"][:60])
+            data["place"] = {"name": place.name, "lat": place.lat, "lon": place.lon,
+                             "department": place.department}
+    if proposal.kind == "need":
+        if "deadline" in changed:
+            data["deadline"] = None
+            if now["deadline"]:
+                from core.recognise import parse_deadline
+
+                tz = ctx.community.timezone if ctx.community else ctx.hub.settings.default_timezone
+                deadline = parse_deadline(now["deadline"], ctx.now, tz)
+                if deadline is None:
+                    raise Refused("refused/bad_deadline", text=now["deadline"][:60])
+                data["deadline"] = deadline.isoformat()
+        data["facility"] = now["facility"][:120] or None
+    return data

@@ -81,6 +81,26 @@ class Button:
     style: str = "primary"  # primary | secondary | danger
 
 
+@dataclass(frozen=True)
+class FormField:
+    name: str  # the key of its value in the submission
+    value: str = ""  # prefilled text
+    required: bool = False
+    long: bool = False  # several lines (a question's text)
+
+
+@dataclass(frozen=True)
+class Form:
+    """Fields to fill in at once, for a platform with forms (Discord modals), where others hold a
+    step-by-step dialogue. Submitted, it goes back as ``Action(name=action, value=<JSON object of the
+    fields' text by name>)``; ``kind`` says what it edits (need | offer | question), for the form's labels."""
+
+    action: str
+    kind: str
+    language: str
+    fields: tuple[FormField, ...]
+
+
 @dataclass
 class Outbound:
     """A message the core wants sent; ``text`` is plain text that each bot escapes for its platform."""
