@@ -446,3 +446,21 @@ async def test_an_export_goes_to_the_moderator_as_a_file_in_a_direct_message(api
     [sent] = await eventually(lambda: rows(hub, OutboxMessage, OutboxMessage.kind == "export",
                                            OutboxMessage.status == "sent"))
     assert sent.direct and sent.platform_message_id == str(dm.id)
+
+
+async def test_settings_area_option_sets_the_briefing_area(api, bot, hub):
+    settings_cmd = next(c for c in api.commands[None] if c["name"] == "settings")
+    area = next(o for o in settings_cmd["options"] if o["name"] == "area")
+    assert area["name_localizations"]["fr"] == "zone" and area["max_length"] == 64
+
+    asked = await api.push_slash_command("settings", {"radius": 30, "area": "centre val de loire"}, "claire")
+    [answer] = await followups(api, asked)
+    assert "Centre-Val de Loire" in answer.content
+    [community] = rows(hub, Community, Community.platform_id == str(api.guild.id))
+    assert community.region == "Centre-Val de Loire" and community.radius_km == 30
+
+    refused = await api.push_slash_command("settings", {"area": "Atlantide"}, "claire")
+    [answer] = await followups(api, refused)
+    assert answer.ephemeral and "Atlantide" in answer.content
+    [community] = rows(hub, Community, Community.platform_id == str(api.guild.id))
+    assert community.region == "Centre-Val de Loire"

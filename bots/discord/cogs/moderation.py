@@ -99,12 +99,14 @@ class Moderation(commands.Cog):
     @app_commands.rename(needs_channel=L("opt.needs_channel.name"),
                          briefing_channel=L("opt.briefing_channel.name"),
                          intake_channel=L("opt.intake_channel.name"), briefing_time=L("opt.briefing_time.name"),
-                         language=L("opt.language.name"), radius=L("opt.radius.name"))
+                         language=L("opt.language.name"), radius=L("opt.radius.name"),
+                         area=L("opt.area.name"))
     @app_commands.describe(needs_channel=L("opt.needs_channel.description"),
                            briefing_channel=L("opt.briefing_channel.description"),
                            intake_channel=L("opt.intake_channel.description"),
                            briefing_time=L("opt.briefing_time.description"),
-                           language=L("opt.language.description"), radius=L("opt.radius.description"))
+                           language=L("opt.language.description"), radius=L("opt.radius.description"),
+                           area=L("opt.area.description"))
     @app_commands.choices(language=_choices("fr", "en"))
     async def settings(self, interaction: discord.Interaction,
                        needs_channel: Optional[discord.TextChannel] = None,
@@ -112,13 +114,15 @@ class Moderation(commands.Cog):
                        intake_channel: Optional[discord.TextChannel] = None,
                        briefing_time: Optional[app_commands.Range[str, 4, 5]] = None,
                        language: Optional[app_commands.Choice[str]] = None,
-                       radius: Optional[app_commands.Range[float, 1, 400]] = None) -> None:
-        """Each option given becomes ``key value`` for the core: ``needs_channel 123 language fr``."""
+                       radius: Optional[app_commands.Range[float, 1, 400]] = None,
+                       area: Optional[app_commands.Range[str, 1, 64]] = None) -> None:
+        """Each option given becomes ``key value`` for the core: ``needs_channel 123 language fr``; the area
+        (a region of several words, or départements) goes last."""
         pairs = [("needs_channel", needs_channel.id if needs_channel else None),
                  ("briefing_channel", briefing_channel.id if briefing_channel else None),
                  ("intake_channel", intake_channel.id if intake_channel else None),
                  ("briefing_time", briefing_time), ("language", _choice(language) or None),
-                 ("radius", f"{radius:g}" if radius is not None else None)]
+                 ("radius", f"{radius:g}" if radius is not None else None), ("region", area)]
         await self._run(interaction, "settings", *(f"{k} {v}" for k, v in pairs if v is not None))
 
     @_privileged
