@@ -241,6 +241,9 @@ def test_asking_whether_can_still_relay_a_need_or_an_offer(rec, text, intent):
     ("Besoin de 30 surblouses pour le vendredi 24, EHPAD de Laval", "2020-04-24"),
     ("Besoin de 30 surblouses pour vendredi 24 avril, EHPAD de Laval", "2020-04-24"),
     ("Besoin de 12 visières lundi 14h, EHPAD de Dole", "2020-04-20"),
+    # a number after the weekday that counts something leaves the weekday alone
+    ("Besoin pour lundi 20 visières, EHPAD de Dole", "2020-04-20"),
+    ("Il nous faut pour vendredi, 12 visières et 5 surblouses", "2020-04-17"),
 ])
 def test_weekday_with_a_day_of_the_month(rec, text, deadline):
     r = rec.recognise(text, sent_at=WED)

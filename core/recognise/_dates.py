@@ -28,6 +28,9 @@ MONTHS = {
 _WD = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
 _MO = "|".join(sorted(MONTHS, key=len, reverse=True))
 
+# Words that may follow "lundi 11" and leave 11 a day of the month.
+_DAY_WORDS = r"(?:au|a|at|matin|soir|midi|apres|morning|evening|afternoon|svp|stp|please|merci|thanks|si|if|max|dernier|latest)\b"
+
 # Anchors carry the date itself; the word that introduces it ("avant", "pour", "by"...) is read just before.
 _ANCHORS = [
     ("dmy", r"(?<![\d/])(?P<d>[0-3]?\d)/(?P<m>[01]?\d)(?:/(?P<y>(?:20)?\d\d))?(?![\d/])"),
@@ -41,10 +44,13 @@ _ANCHORS = [
     ("weekend", r"\b(?:ce|this)\s(?:week-?\s?end)\b"),
     ("rel", r"\b(?P<rel>apres[- ]demain|day after tomorrow|demain|tomorrow|aujourd'hui|aujourd hui|today|ce soir|tonight|ce midi|"
             r"cet apres[- ]midi|this (?:afternoon|evening)|end of (?:the )?day|fin de journee)\b"),
-    # "lundi 11", "Friday 17th": a day of the month named with its weekday, the month left out
-    ("wdday", rf"\b(?P<wd>{_WD})\.?,?\s{{1,2}}(?P<d>[0-3]?\d)(?:er|e|st|nd|rd|th)?\b(?![.,/:h]\d)"
-              rf"(?!\s{{0,2}}(?:{_MO}|h\b|heures?\b|/))"),
-    ("weekday", rf"\b(?P<wd>{_WD})\b(?!\.?,?\s{{1,2}}[0-3]?\d\b)(?P<next>\s(?:prochain|next|qui vient))?"),
+    # a weekday alone ("vendredi", "lundi prochain") or with a day of the month, the month left out ("lundi 11",
+    # "Friday 17th"); "lundi 11 mai" is left to "dmonth"
+    # "lundi 20 visières" is a Monday and a count
+    ("weekday", rf"\b(?P<wd>{_WD})\b(?:\.?\s{{1,2}}(?P<d>[0-3]?\d)(?:er|e|st|nd|rd|th)?\b(?![.,/:h]\d)"
+                rf"(?!\s{{0,2}}(?:{_MO}|h\b|heures?\b|/))(?!\s{{1,2}}(?!{_DAY_WORDS})[a-z])"
+                rf"|(?!\.?,?\s{{1,2}}[0-3]?\d\b(?!\s{{1,2}}(?!(?:{_MO})\b)[a-z]))"
+                rf"(?P<next>\s(?:prochain|next|qui vient))?)"),
 ]
 _RX = re.compile("|".join(f"(?P<{name}>{rx.replace('(?P<', f'(?P<{name}_')})" for name, rx in _ANCHORS))
 _LEAD_BEFORE = re.compile(
@@ -116,11 +122,11 @@ def _resolve(kind: str, g: dict, today: date) -> date | None:
         if rel.startswith(("demain", "tomorrow")):
             return today + timedelta(days=1)
         return today
-    if kind == "weekday":
+    if kind == "weekday" and "weekday_d" not in g:
         return _coming(today, WEEKDAYS[g["weekday_wd"]])
-    if kind == "wdday":
+    if kind == "weekday":
         # this month's or next month's such day, the one whose weekday agrees, else the first (a typo)
-        wd, d = WEEKDAYS[g["wdday_wd"]], int(g["wdday_d"])
+        wd, d = WEEKDAYS[g["weekday_wd"]], int(g["weekday_d"])
         y, m, first = today.year, today.month, None
         for _ in range(2):
             out = _exact(y, m, d)
