@@ -410,7 +410,7 @@ async def test_the_briefing_goes_out_with_its_chart_as_a_file(api, bot, hub, clo
     assert file["filename"] == "briefing.png" and file["content"] == out.attachment
     [row] = await eventually(lambda: rows(hub, OutboxMessage, OutboxMessage.kind == "briefing",
                                           OutboxMessage.status == "sent"))
-    assert row.platform_message_id == str(posted.id)
+    assert row.platform_message_id == str(posted.id) and row.attachment is None  # not kept once delivered
 
 
 # ----------------------------------------------------------------------------- 11. an export as a file
@@ -464,3 +464,103 @@ async def test_settings_area_option_sets_the_briefing_area(api, bot, hub):
     assert answer.ephemeral and "Atlantide" in answer.content
     [community] = rows(hub, Community, Community.platform_id == str(api.guild.id))
     assert community.region == "Centre-Val de Loire"
+
+
+# ----------------------------------------------------------------------------- Edit opens a prefilled form
+
+
+def modal_fields(form) -> dict[str, dict]:
+    return {row["components"][0]["custom_id"]: row["components"][0] for row in form.data["components"]}
+
+
+async def test_edit_opens_a_prefilled_form_whose_submission_replaces_the_proposal(api, bot, hub):
+    channel = api.channel("offres")
+    await api.push_message(channel, "bob", OFFER_TEXT)
+    [proposal] = await api.wait_for(channel_id=channel.id)
+    [old] = rows(hub, Proposal)
+
+    # Someone else: the core refuses, privately, and no form opens.
+    stored = len(rows(hub, OutboxMessage))
+    press = await api.push_component(f"proposal:edit:{old.id}", proposal, "alice")
+    [refusal] = await api.wait_for(lambda: api.responses_to(press))
+    assert refusal.type == 4 and refusal.message.ephemeral
+    assert "Seule la personne qui l'a créé" in refusal.message.content
+    assert len(rows(hub, OutboxMessage)) == stored and proposal.components != []
+    [still] = rows(hub, Proposal)
+    assert still.status == "pending"
+
+    # Its author: a modal holding what the proposal holds.
+    press = await api.push_component(f"proposal:edit:{old.id}", proposal, "bob")
+    form = await api.wait_for_response(press)
+    assert form.type == 9 and form.data["title"] == "Modifier l'offre"
+    fields = modal_fields(form)
+    assert list(fields) == ["field:items", "field:place"]
+    assert fields["field:items"]["value"] == "50 visière de protection, impression 3D"
+    assert fields["field:items"]["required"] is True and fields["field:items"]["label"].startswith("Ce que vous")
+    assert fields["field:place"]["value"] == "Tours"
+    assert api.messages_for(press) == []  # the modal is the whole answer to the press
+
+    submit = await api.push_modal_submit(form.data["custom_id"], {
+        "field:items": "80 visière de protection, 30 attache-masque, impression 3D", "field:place": "Lyon"},
+        "bob", message=proposal)
+    [corrected] = await followups(api, submit)
+    assert corrected.ephemeral and "80" in corrected.content and "Lyon" in corrected.content
+    dismissed, new = rows(hub, Proposal)
+    assert dismissed.id == old.id and dismissed.status == "dismissed" and new.status == "pending"
+    assert corrected.custom_ids() == [f"proposal:confirm:{new.id}", f"proposal:edit:{new.id}",
+                                      f"proposal:dismiss:{new.id}"]
+    await api.wait_for(lambda: proposal.components == [])  # the old proposal's buttons are gone
+
+    press = await api.push_component(f"proposal:confirm:{new.id}", corrected, "bob")
+    recorded, *_ = await followups(api, press)
+    assert "O-" in recorded.content
+    [offer] = rows(hub, Offer)
+    assert offer.place_name == "Lyon" and offer.items == [{"item": "face_shield", "quantity": 80},
+                                                          {"item": "ear_saver", "quantity": 30}]
+
+
+async def test_edit_of_a_need_from_the_form_and_a_wrong_date(api, bot, hub):
+    channel = api.channel("général")
+    command = await api.push_slash_command("need", {}, "alice", channel_id=channel)
+    form = await api.wait_for_response(command)
+    submit = await api.push_modal_submit(form.data["custom_id"], {
+        "field:items": "visières", "field:quantity": "200", "field:place": "Tours", "field:deadline": "30/03",
+        "field:facility": "EHPAD Les Tilleuls"}, "alice", channel_id=channel)
+    [proposal] = await followups(api, submit)
+    [old] = rows(hub, Proposal)
+
+    press = await api.push_component(f"proposal:edit:{old.id}", proposal, "alice")
+    edit = await api.wait_for_response(press)
+    assert edit.type == 9 and edit.data["title"] == "Modifier le besoin"
+    values = {k: f["value"] for k, f in modal_fields(edit).items()}
+    assert values == {"field:items": "200 visière de protection", "field:place": "Tours",
+                      "field:deadline": "lundi 30 mars", "field:facility": "EHPAD Les Tilleuls"}
+
+    # A date the core cannot read: refused, the proposal and its buttons stay.
+    wrong = await api.push_modal_submit(edit.data["custom_id"], dict(values, **{"field:deadline": "bientôt"}),
+                                        "alice", message=proposal)
+    [refused] = await followups(api, wrong)
+    assert refused.ephemeral and "bientôt" in refused.content
+    assert [p.status for p in rows(hub, Proposal)] == ["pending"] and proposal.components != []
+
+    again = await api.push_component(f"proposal:edit:{old.id}", proposal, "alice")
+    edit = await api.wait_for_response(again)
+    submit = await api.push_modal_submit(edit.data["custom_id"], dict(values, **{"field:items": "300 visières"}),
+                                         "alice", message=proposal)
+    [corrected] = await followups(api, submit)
+    assert "300" in corrected.content
+    await api.wait_for(lambda: proposal.components == [])  # an ephemeral proposal loses its buttons too
+    assert [p.status for p in rows(hub, Proposal)] == ["dismissed", "pending"]
+
+
+async def test_edit_of_a_question_opens_its_text_and_topic(api, bot, hub):
+    general = api.channel("général")
+    await api.push_message(general, "bob", "Est-ce qu'on a le droit de vendre des visières imprimées en 3D ?")
+    [proposal] = await api.wait_for(channel_id=general.id)
+    [old] = rows(hub, Proposal)
+    press = await api.push_component(f"proposal:edit:{old.id}", proposal, "bob")
+    form = await api.wait_for_response(press)
+    fields = modal_fields(form)
+    assert form.type == 9 and form.data["title"] == "Modifier la question"
+    assert fields["field:text"]["value"] == "Est-ce qu'on a le droit de vendre des visières imprimées en 3D ?"
+    assert fields["field:text"]["style"] == 2 and fields["field:topic"]["value"] == "juridique"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -16,11 +17,11 @@ from sqlalchemy.exc import IntegrityError
 
 from bots.discord.render import NO_MENTIONS
 from bots.discord.sender import DiscordSender, message_parts
-from bots.discord.strings import RelaisTranslator, language_of
+from bots.discord.strings import RelaisTranslator, language_of, strings
 from bots.discord.views import ActionButton, FormModal
 from core.delivery import DeliveryWorker, mark_sent, release
 from core.inbox import Command, Inbox, Submitted, unavailable
-from core.messages import Action, Identity, Inbound, Outbound
+from core.messages import Action, Form, Identity, Inbound, Outbound
 from core.models import Role
 
 __all__ = ["RelaisBot", "ShardedRelaisBot", "Where", "intents"]
@@ -218,7 +219,8 @@ class RelaisMixin:
                 continue
             await asyncio.to_thread(mark_sent, self.hub.db, out.outbox_id, str(first.id) if first else None,
                                     self.hub.clock.now())
-        if not answered and interaction.type != discord.InteractionType.component:
+        thinking = interaction.response.type == discord.InteractionResponseType.deferred_channel_message
+        if not answered and thinking:
             with contextlib.suppress(discord.HTTPException):
                 await interaction.delete_original_response()  # nothing to say: no "thinking…" left behind
         if any(o.outbox_id not in claimed for o in outs):
@@ -269,6 +271,9 @@ class RelaisMixin:
         """A core button: some open a form first (how many to make, the answer to a question)."""
         domain, verb, ident = action.split(":")
         lang = self.ui_language(interaction)
+        if (domain, verb) == ("proposal", "edit"):
+            await self._open_edit_form(interaction, action)
+            return
         if (domain, verb) == ("need", "commit"):
             await interaction.response.send_modal(FormModal(
                 custom_id=f"relais:{action}:{interaction.id}", title_key="form.commit.title", language=lang,
@@ -288,6 +293,50 @@ class RelaisMixin:
 
     async def _submitted_action(self, interaction: discord.Interaction, action: str, value: str) -> None:
         await self.act(interaction, action, value or None)
+
+    async def _open_edit_form(self, interaction: discord.Interaction, action: str) -> None:
+        """"Edit" under a proposal: the core says whether the presser may edit it (its author only) and
+        gives the form prefilled with the proposal, opened as a modal (the press's first answer, so the
+        core call is a quick read); anyone else is told why not, privately."""
+        where = self.interaction_where(interaction)
+        press = Action(platform="discord", event_id=f"interaction:{interaction.id}", chat=where.chat,
+                       author=self.identity(interaction.user, interaction.locale), name=action,
+                       sent_at=self.hub.clock.now(), chat_kind=where.chat_kind, community=where.community)
+        ephemeral = interaction.guild is not None
+        try:
+            form = await asyncio.to_thread(self.hub.edit_form, press)
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            log.warning("no edit form, the database is unreachable: %s", exc)
+            rendered = self.hub.renderer.render("error/not_kept", self.ui_language(interaction))
+            await interaction.response.send_message(message_parts(rendered.text, rendered.title, [])[0][0],
+                                                    ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+            return
+        if not isinstance(form, Form):  # the core's refusal: nothing stored, this is the whole answer
+            await interaction.response.send_message(message_parts(form.text, form.title, [])[0][0],
+                                                    ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+            return
+        known = strings("en")
+        fields = []
+        for field in form.fields:
+            key = f"form.edit.{form.kind}.{field.name}"
+            fields.append((field.name, key, f"{key}_hint" if f"{key}_hint" in known else None, field.required,
+                           field.long, field.value))
+        await interaction.response.send_modal(FormModal(
+            custom_id=f"relais:{action}:{interaction.id}", title_key=f"form.edit.{form.kind}.title",
+            language=form.language, fields=fields, on_values=lambda i, v: self._edit_submitted(i, action, v)))
+
+    async def _edit_submitted(self, interaction: discord.Interaction, action: str,
+                              values: dict[str, str]) -> None:
+        """The corrected fields go to the core, which dismisses the proposal and shows the new one (as the
+        /need form's proposal is shown); the old proposal's buttons go. The submission updates the message
+        the form was opened from, so an ephemeral proposal can lose its buttons too."""
+        await interaction.response.defer()  # a deferred update of the proposal's message
+        outs = await self.act(interaction, action, json.dumps(values, ensure_ascii=False))
+        if any(o.kind == "proposal" for o in outs) and not any(o.kind in ("refused", "error") for o in outs):
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.edit_original_response(view=None)
 
     async def on_form_error(self, interaction: discord.Interaction, error: Exception) -> None:
         log.error("form failed", exc_info=error)

@@ -75,8 +75,9 @@ class FormModal(discord.ui.Modal):
                 placeholder=text(hint_key, language)[:100] if hint_key else None,
                 required=required,
                 style=discord.TextStyle.paragraph if long else discord.TextStyle.short,
-                max_length=1000 if long else 200,
-                default=(default or None),
+                # A prefilled value is never cut (Discord allows 4000 characters in a field).
+                max_length=min(4000, max(1000 if long else 200, len(default or ""))),
+                default=(default[:4000] if default else None),
                 custom_id=f"field:{name}",
             )
             self._inputs[name] = field
