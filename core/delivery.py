@@ -197,10 +197,12 @@ def is_blocked(s: Session, platform: str, chat: str) -> bool:
 
 
 def mark_sent(db: Database, message_id: int, platform_message_id: str | None, now: datetime) -> None:
+    """Record a delivery. An attached file is dropped from the outbox once delivered: an export (names in
+    an administrator's) or a chart is not kept in the database any longer than needed to send it."""
     with db.session() as s:
         s.exec(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
             status="sent", sent_at=now, platform_message_id=platform_message_id,
-            attempts=OutboxMessage.attempts + 1, error=None))
+            attempts=OutboxMessage.attempts + 1, error=None, attachment=None))
 
 
 def mark_failed(db: Database, message: OutboxMessage, error: DeliveryError, now: datetime,
@@ -213,10 +215,11 @@ def mark_failed(db: Database, message: OutboxMessage, error: DeliveryError, now:
         row.claimed_at = row.claimed_by = None
         if error.permanent:
             row.status = "failed"
+            row.attachment = None  # never sent: the file is not kept either
             if s.get(BlockedChat, (row.platform, row.chat)) is None:
                 s.add(BlockedChat(platform=row.platform, chat=row.chat, reason=error.reason[:300], at=now))
         elif row.attempts >= policy.max_attempts:
-            row.status = "failed"
+            row.status, row.attachment = "failed", None
         else:
             delay = error.retry_after if error.retry_after is not None else policy.backoff(row.attempts)
             row.status, row.next_attempt_at = "pending", now + timedelta(seconds=delay)

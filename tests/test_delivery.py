@@ -225,6 +225,32 @@ async def test_a_blocked_chat_is_given_up_and_nothing_more_is_sent_there(db, tg)
     assert any("blocked" in f["error"] for f in status["failures"])
 
 
+async def test_an_attached_file_is_dropped_once_delivered_or_given_up(db, tg):
+    from telegram import Bot
+
+    from bots.telegram.sender import TelegramSender
+
+    tg.chat(781), tg.chat(782)
+    tg.block_chat(782)
+    with db.session() as s:
+        rows = [OutboxMessage(platform="telegram", chat=chat, direct=True, kind="export", text="export",
+                              attachment=b"ref,quantity\nN-1,200\n", attachment_name="relais-needs.csv",
+                              next_attempt_at=SystemClock().now()) for chat in ("781", "782")]
+        s.add_all(rows)
+        s.flush()
+        ids = [r.id for r in rows]
+    async with Bot(tg.token, base_url=tg.base_url) as bot:  # the Telegram bot's own sender: it sends files
+        worker = DeliveryWorker(db, TelegramSender(bot), poll_seconds=0.05)
+        await run_until(worker, lambda: worker.failed_count >= 1 and worker.sent_count >= 1)
+    [document] = tg.calls_to("sendDocument")
+    assert str(document.params["chat_id"]) == "781"
+    with db.session() as s:
+        sent, failed = (s.get(OutboxMessage, i) for i in ids)
+        assert (sent.status, failed.status) == ("sent", "failed")
+        assert sent.attachment is None and failed.attachment is None
+        assert sent.attachment_name == "relais-needs.csv"  # what was sent stays known, not its content
+
+
 async def test_every_message_arrives_when_a_fifth_of_sends_fail(db, tg):
     tg.set_limits(TelegramLimits.off())
     tg.fail_fraction(0.2, seed=7)

@@ -284,6 +284,7 @@ async def test_an_export_arrives_as_a_document_with_its_file_name(bot, tg, hub):
     assert "Marie" not in content and str(MARIE) not in content and str(CONTACT) not in content
     [sent] = rows(hub, OutboxMessage, OutboxMessage.kind == "export")
     assert sent.status == "sent" and sent.platform_message_id == str(message.message_id)
+    assert sent.attachment is None  # the file is not kept once delivered
 
 
 async def test_same_update_delivered_twice_is_recorded_once(bot, tg, hub):
