@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install console score bench bench-quick lint clean db-upgrade
+.PHONY: demo test install console score bench bench-quick lint clean db-upgrade migration
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,7 @@ bench-quick: $(STAMP)
 clean:
 	rm -rf $(VENV) var .pytest_cache
 
-# Before the first release only: rebuild the single initial migration from the models.
-migration-reset: $(STAMP)
-	$(BIN)/python tools/regen_initial_migration.py
+# A new migration for a change of the models (append-only: never edit one already committed).
+migration: $(STAMP)
+	@test -n "$(m)" || { echo 'usage: make migration m="what changed"'; exit 2; }
+	$(BIN)/python tools/new_migration.py "$(m)"

@@ -45,3 +45,51 @@ def test_check_detects_a_model_the_migrations_lack(tmp_path):
             command.check(alembic_config(url))
     finally:
         metadata.remove(extra)
+
+
+def test_a_model_change_gets_the_next_revision_on_top_of_the_others(tmp_path, capsys):
+    """tools/new_migration.py writes the difference between the models and the existing migrations as
+    the next numbered revision; with it, a database goes to head and agrees with the models again."""
+    import shutil
+
+    from sqlalchemy import Column, Integer, String, Table
+
+    from core.db import MIGRATIONS_DIR
+    from tools import new_migration
+
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*.py"):
+        shutil.copy(path, versions)
+    before = sorted(p.name for p in versions.glob("*.py"))
+    assert new_migration.main(["nothing changed", "--versions", str(versions)]) == 1  # nothing to write
+
+    extra = Table("drift_probe", metadata, Column("id", Integer, primary_key=True), Column("note", String(20)))
+    try:
+        assert new_migration.main(["drift probe table", "--versions", str(versions)]) == 0
+        [added] = sorted(set(p.name for p in versions.glob("*.py")) - set(before))
+        assert added == f"{int(before[-1][:4]) + 1:04d}_drift_probe_table.py"
+        assert "drift_probe" in (versions / added).read_text()
+        url = f"sqlite:///{tmp_path / 'next.db'}"
+        cfg = alembic_config(url)
+        cfg.set_main_option("path_separator", "os")
+        cfg.set_main_option("version_locations", str(versions))
+        command.upgrade(cfg, "head")
+        command.check(cfg)  # models and migrations agree again
+        assert "drift_probe" in _tables(url)
+    finally:
+        metadata.remove(extra)
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_the_revisions_form_one_line():
+    """Append-only: one head, each revision on top of the one before (no branch to merge)."""
+    from alembic.script import ScriptDirectory
+
+    from core.db import alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert len(scripts.get_heads()) == 1
+    chain = list(scripts.walk_revisions())
+    assert chain[-1].down_revision is None
+    assert all(rev.down_revision == older.revision for rev, older in zip(chain, chain[1:]))
