@@ -371,8 +371,10 @@ class Recogniser:
         qty_weak: dict[str, int] = {}
         qty_why: list[str] = []
         last_attach: list[tuple[str, int]] = []  # (item id, token index of the item's end)
+        rate_at: list[int] = []  # counts given per day or week: "100 par jour", "80 a day"
         month_words = MONTHS
         cap_ends = {mm.i1 for mm in mentions if mm.kind == CAPABILITY}
+        cap_tokens = {k for mm in mentions if mm.kind == CAPABILITY for k in range(mm.i0, mm.i1)}
 
         def prev_item(i: int, same_sentence: bool, window: int = 10_000) -> _Mention | None:
             best = None
@@ -400,9 +402,21 @@ class Recogniser:
                     return hit
                 if j < n and (toks[j] in SKIP_BEFORE_ITEM or toks[j] in words.get("unit", ())):
                     j += 1
+                elif apposed(j):
+                    return item_at[j + 1]  # "une soixantaine de clips attache-masque", "100 hooks door-opener"
                 else:
                     return None
             return item_at.get(j)
+
+        def apposed(j: int) -> bool:
+            """Is toks[j] a noun or an adjective set right before an item name ("clips attache-masque",
+            "plastic ear savers")?"""
+            if j + 1 >= n or j + 1 not in item_at or not item_at[j + 1].kept:
+                return False
+            t = toks[j]
+            return len(t) >= 3 and t.isalpha() and j not in cap_tokens and t not in cues.brands and t not in STOPWORDS \
+                and t not in _BLOCK_UNITS and t not in NUMBER_WORDS and t not in month_words \
+                and t not in NOT_COUNT_BEFORE and p.norm[p.ends[j]:p.starts[j + 1]] == " "
 
         def is_rate(b: int) -> bool:
             return b < n and ctx_at(b, "rate") is not None
@@ -558,18 +572,20 @@ class Recogniser:
                 attach(prev_item(a, True), value, a, b, "in brackets after the item")
                 continue
             if nxt in words.get("unit", ()) or is_rate(b) or (nxt == "/" and b + 1 < n and is_rate(b)):
-                attach(nearest(a), value, a, b, "rate or unit")
+                if attach(nearest(a), value, a, b, "rate or unit") and nxt not in words.get("unit", ()):
+                    rate_at.append(a)
                 continue
             if nxt in _BLOCK_UNITS and nxt not in words.get("free_after", ()):
-                continue
-            if is_word and not vague and value not in APPROX_NOUNS.values():
                 continue
             if nxt in _PER_PERSON:
                 continue
             if any(toks[k] == "en" and k > 0 and sent[k] == sent[a] and (
                     toks[k - 1] in _EN_PRONOUN_BEFORE or toks[k + 1] in cues.en_verbs)
                    for k in range(max(1, a - 4), a)) and not unknown_noun(b):
+                # "il nous en faudrait 200", "il leur en faut deux cents": a count, in figures or in words
                 attach(prev_item(a, False) or next_item(a, False), value, a, b, "'en' refers to the item")
+                continue
+            if is_word and not vague and value not in APPROX_NOUNS.values():
                 continue
             if last_attach and a - 1 - last_attach[-1][1] <= 4 and (
                     prev == "+" or (prev in ("et", "and", ",") and nxt in cues.variant_words)):
@@ -715,6 +731,10 @@ class Recogniser:
                 S["need"] += 1.0
         else:
             S["need"] *= 0.6
+        if n_caps and rate_at and S["need"] <= 0 and S["question"] <= 0:
+            # "4 couturières : masques en tissu, environ 100 par jour": a capacity stated as a rate is an offer
+            S["offer"] += 1.5
+            why.append(f"production rate '{toks[rate_at[0]]}' with a capability")
         if n_caps:
             S["offer"] += (0.8 if S["offer"] > 0 else 0.4) * min(n_caps, 3)
         if not (n_items or n_caps or give_cue):

@@ -64,6 +64,25 @@ _ALIASES = {
     "koi": "quoi", "hosto": "hopital", "hostos": "hopitaux", "hopitals": "hopitaux", "bjr": "bonjour",
     "slt": "salut", "pls": "please", "plz": "please", "thx": "thanks", "pr": "pour",
 }
+#: chat contractions of "je" glued to its verb ("jpeux", "jdois", "chuis"), read as two tokens over the typed word
+_JE_VOWEL = frozenset({"jai", "javais", "jaurais", "jaimerais", "jarrive", "jarrete", "jen", "jhabite"})
+_JE_SPLIT = {"chuis": ("je", "suis"), "chui": ("je", "suis")}
+_JE_CONSONANTS = frozenset("bcdfgklmnpqrstvz")
+_NOT_JE = frozenset({"jpeg", "jpegs", "jpg", "jpgs"})
+
+
+def _je_split(tok: str) -> tuple[str, str] | None:
+    """("je", "peux") for "jpeux", ("j", "ai") for "jai", None for a word that is not such a contraction."""
+    if tok in _JE_SPLIT:
+        return _JE_SPLIT[tok]
+    if tok[0] != "j" or len(tok) < 3:
+        return None
+    if tok in _JE_VOWEL:
+        return "j", tok[1:]
+    if len(tok) >= 4 and tok[1] in _JE_CONSONANTS and tok.isalpha() and any(c in "aeiouy" for c in tok[2:]) \
+            and tok not in _NOT_JE:
+        return "je", tok[1:]
+    return None
 
 
 def fold(text: str) -> str:
@@ -114,6 +133,12 @@ def prepare(text: str) -> Prepared:
     ends: list[int] = []
     for m in _TOKEN.finditer(norm):
         tok = m.group(0)
+        if tok[0] in "jc" and (split := _je_split(tok)) is not None:
+            cut = m.start() + len(tok) - len(split[1])
+            toks += split
+            starts += (m.start(), cut)
+            ends += (cut, m.end())
+            continue
         toks.append(_ALIASES.get(tok, tok))
         starts.append(m.start())
         ends.append(m.end())
