@@ -386,3 +386,124 @@ def test_counts_of_something_else_stay_off_the_item(rec, text, intent, expected)
     r = rec.recognise(text, sent_at=WED)
     assert r.intent == intent
     assert items(r) == expected
+
+
+# ---------------------------------------------------------------- ranges in words, magnitudes made precise
+@pytest.mark.parametrize("text, expected", [
+    ("On peut sortir des surblouses, trois ou quatre par jour, atelier couture de Gap", {"gown": 3}),
+    ("Je peux imprimer des boîtes d'intubation, une ou deux par semaine", {"intubation_box": 1}),
+    ("With our laser cutter we can make face shields, two to three hundred a week", {"face_shield": 200}),
+    ("We can sew gowns by the dozens, say 30 a week", {"gown": 30}),
+    ("On fait des visières par centaines, disons 150 par jour avec 8 imprimantes", {"face_shield": 150}),
+])
+def test_word_ranges_and_magnitudes_made_precise(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "offer"
+    assert items(r) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # an approximate figure is a figure: it adds up with another one
+    ("Besoin de surblouses pour l'équipe (15) et pour les visiteurs (une vingtaine)", {"gown": 35}),
+    ("Le CHU cherche des centaines de visières", {"face_shield": 200}),
+])
+def test_approximate_figures_still_count(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert items(r) == expected
+
+
+# ---------------------------------------------------------------- machines named by brand, plural or as a design
+@pytest.mark.parametrize("text, caps", [
+    ("Fablab à Albi : 4 Ultimakers et 2 Crealitys, on peut faire 100 attache-masques par jour", ["3d_printing"]),
+    ("We have two Epilogs and can cut 200 visors a day", ["laser_cutting"]),
+    ("40 visières Prusa RC2 prêtes à donner à Rodez, je peux les livrer", ["transport"]),
+    ("Got 25 face shields (Prusa RC3 design) ready, I can deliver around Lille", ["transport"]),
+])
+def test_brands_in_the_plural_and_designs_named_after_a_brand(rec, text, caps):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "offer"
+    assert list(r.capabilities) == caps
+
+
+@pytest.mark.parametrize("text", [
+    "Menuiserie à Figeac, on a une machine à commande numérique, on peut découper des caissons d'intubation",
+    "Small engineering shop with a numerical control lathe, we can make intubation boxes",
+])
+def test_numerical_control_is_cnc(rec, text):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "offer"
+    assert "cnc" in r.capabilities
+
+
+# ---------------------------------------------------------------- material received is not material given
+@pytest.mark.parametrize("text, caps", [
+    ("Je couds des masques tissu, une trentaine par jour, plus si on me donne des élastiques", ["sewing"]),
+    ("We sew gowns, about 20 a week, more if someone gives us fabric", ["sewing"]),
+    ("Je couds des masques tissu et je donne aussi du tissu à qui en veut", ["sewing", "materials"]),
+])
+def test_material_received_is_not_material_given(rec, text, caps):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "offer"
+    assert sorted(r.capabilities) == sorted(caps)
+
+
+# ---------------------------------------------------------------- a finished batch is not on offer
+@pytest.mark.parametrize("text, expected", [
+    ("On a terminé la série de surblouses, on peut maintenant coudre des masques tissu (50/jour)", {"fabric_mask": 50}),
+    ("We finished our batch of face shields, now we can print door openers, 60 a day", {"door_opener": 60}),
+])
+def test_a_finished_batch_is_not_on_offer(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "offer"
+    assert items(r) == expected
+
+
+# ---------------------------------------------------------------- parts of medical equipment
+@pytest.mark.parametrize("text, intent, expected", [
+    ("We need 3 syringe drivers for the palliative care unit", "need", {"spare_part": 3}),
+    ("Il nous faudrait 5 pièces de remplacement pour nos pousse-seringues", "need", {"spare_part": 5}),
+    ("Besoin de 2 pièces de remplacement, service de réa du CH de Vienne", "need", {"spare_part": 2}),
+    ("Our ICU needs 8 ventilator valve adapters, drawings attached", "need", {"spare_part": 8}),
+    ("We need 4 ventilator filter housings", "need", {"spare_part": 4}),
+    ("Machine shop in Annecy, we can mill POM parts for ventilators from your drawings", "offer", {"spare_part": None}),
+    ("Je peux usiner des composants pour respirateurs sur plan", "offer", {"spare_part": None}),
+    # a valve for a diving mask is still a valve adapter, a ventilator still a ventilator
+    ("We need 20 snorkel mask adapters for our ICU", "need", {"valve_adapter": 20}),
+    ("Our hospital needs a ventilator, spare parts would help too", "need", {"ventilator": 1, "spare_part": None}),
+])
+def test_parts_of_medical_equipment(rec, text, intent, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == intent
+    assert items(r) == expected
+
+
+# ---------------------------------------------------------------- question topics, round 2
+@pytest.mark.parametrize("text, topic", [
+    # paying for materials: a kitty, a fund, a budget
+    ("Y a-t-il une cagnotte pour acheter du filament ? Je commence à être à sec", "logistics"),
+    ("Is there a fundraiser to cover the cost of elastic and PETG?", "logistics"),
+    ("Qui finance le tissu pour les surblouses ?", "logistics"),
+    # where and when things are dropped off or delivered
+    ("Il y a un point relais à Nantes pour laisser les visières ou je les apporte au CHU ?", "logistics"),
+    ("Is there a drop-off point in Lyon for finished ear savers?", "logistics"),
+    ("Combien de temps faut-il pour être livré une fois la demande faite ?", "logistics"),
+    ("How long does it usually take for a request to be delivered?", "logistics"),
+    # validation by a health authority
+    ("Est-ce que l'ARS a validé un patron de surblouse ? Notre cadre de santé refuse un modèle non validé.",
+     "sanitary"),
+    ("Has the health agency approved any model of aerosol box? Our anaesthetist won't use one otherwise.", "sanitary"),
+    # one word counts once for its topic even when it matches two prefixes
+    ("Quel modèle de visière, et quelle version du modèle, pour une Ender 3 ?", "technical"),
+])
+def test_question_topics_round_2(rec, text, topic):
+    r = rec.recognise(text, sent_at=WED)
+    assert (r.intent, r.topic) == ("question", topic)
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("Les visières seront livrées à l'hôpital de Vannes ? On attend toujours", "question"),
+    ("Visières livrées ce matin à l'EHPAD de Vannes, merci à tous", "other"),
+])
+def test_a_delivery_to_come_is_not_a_report(rec, text, intent):
+    assert rec.recognise(text, sent_at=WED).intent == intent

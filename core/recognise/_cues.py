@@ -66,6 +66,9 @@ class CueTables:
     variant_words: frozenset[str]
     en_verbs: frozenset[str]
     part_words: frozenset[str] = frozenset()  # "parts", "adapters": a singular item right before one is a modifier
+    design_names: frozenset[str] = frozenset()  # "rc3" after a brand: a design ("Prusa RC3"), not a machine
+    equipment_items: frozenset[str] = frozenset()  # "ventilator": a part word after it names one of its parts
+    equipment_part: str = ""  # the item such a part is ("spare_part")
 
 
 def _index(phrases: dict[tuple[str, ...], list[tuple[str, float]]]):
@@ -75,6 +78,15 @@ def _index(phrases: dict[tuple[str, ...], list[tuple[str, float]]]):
     for cands in index.values():
         cands.sort(key=lambda c: -len(c[0]))
     return index
+
+
+def _with_plurals(brands: dict[str, str]) -> dict[str, str]:
+    """Brand names and their plurals: "3 Prusas", "two Epilogs"."""
+    out = dict(brands)
+    for k, v in brands.items():
+        if len(k) >= 4 and k.isalpha() and not k.endswith("s"):
+            out.setdefault(k + "s", v)
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -114,7 +126,7 @@ def load_cues() -> CueTables:
     return CueTables(
         scoring=_index(scoring), context=_index(context), prefixes=prefixes,
         prefix_lengths=tuple(sorted({len(p) for p in prefixes})),
-        brands={tokenize_phrase(k)[0]: v for k, v in data["brands"].items()},
+        brands=_with_plurals({tokenize_phrase(k)[0]: v for k, v in data["brands"].items()}),
         design_words=frozenset(w for x in data["design_words"] for w in tokenize_phrase(x)),
         model_words=frozenset(w for x in data["model_words"] for w in tokenize_phrase(x)),
         implied_items=implied,
@@ -123,4 +135,7 @@ def load_cues() -> CueTables:
         variant_words=frozenset(w for x in data.get("variant_words", []) for w in tokenize_phrase(x)),
         en_verbs=frozenset(w for x in data.get("en_verbs", []) for w in tokenize_phrase(x)),
         part_words=frozenset(w for x in data.get("part_words", []) for w in tokenize_phrase(x)),
+        design_names=frozenset(w for x in data.get("design_names", []) for w in tokenize_phrase(x)),
+        equipment_items=frozenset(data.get("equipment_items", {}).get("items", ())),
+        equipment_part=data.get("equipment_items", {}).get("part", ""),
     )

@@ -46,6 +46,7 @@ _LOST = frozenset({"je n ai plus", "j ai plus de", "no longer have", "i no longe
 _OF_THEM = frozenset({"them", "those", "these", "entre"})
 _PER_PERSON = frozenset({"chacun", "chacune", "each", "apiece", "perso"})
 _ABBREV = frozenset("env dr mme m mr st ste cf etc ex approx qte n no tel av bd ca vs".split())
+_PASSIVE_TO_COME = frozenset({"etre", "sera", "seront", "serons", "serez", "soit", "soient", "seraient", "serait"})
 _PAST_PARTICIPLE_STEMS = frozenset({"livre", "livres", "livree", "livrees", "depose", "deposes", "deposees", "deposee"})
 _NEG_BEFORE_CAP = frozenset({"ne", "n", "pas", "plus", "jamais", "no", "not", "sans", "without", "never", "aucun",
                              "aucune", "t"})
@@ -57,8 +58,14 @@ _COND_ANY = frozenset({"si", "s", "if"})
 _COND_WHO = frozenset({"qui", "who", "whoever", "quiconque"})
 _WHO_LEAD = frozenset({"anyone", "someone", "ceux", "celles", "those", "for", "pour", "quelqu", "qqn", "people"})
 _MODIFIER = "what names the"
+_ADDED = "added to the previous figure"
 _ASK_FILLERS = frozenset("be able to help us me m en aider a d de guys folks all please maybe possibly perhaps kindly svp "
                          "stp eventuellement peut etre".split())
+#: someone gives to us: "si on nous donne du tissu", "if someone gives us elastic" is no material to give
+_RECEIVER_BEFORE = frozenset({"nous", "me", "m"})
+_RECEIVER_AFTER = frozenset({"us", "me"})
+#: subjects before "a" that make it the verb "has" ("on a une fraiseuse"), not the preposition "à"
+_HAS_SUBJECT = frozenset({"on", "il", "elle", "qui", "y", "ca", "cela", "atelier", "fablab"})
 _BENEFACTIVE = frozenset({"nous", "us", "our", "notre", "nos"})
 _DESIGN_OBJECTS = frozenset({"stl", "lien", "link", "plan", "plans", "patron", "gabarit", "template", "photo", "photos"})
 _DIGITS = re.compile(r"(\d+)(?:([.,])(\d+))?([^\W\d_]*)$")
@@ -200,10 +207,42 @@ class Recogniser:
         for i, t in enumerate(toks):
             cap = brands.get(t)
             if cap and cap in lex.capability_ids:
+                if i + 1 < len(toks) and toks[i + 1] in self.cues.design_names:
+                    continue  # "Prusa RC3" names a face shield design, not a printer
                 if (i > 0 and toks[i - 1] in design) or i in item_edges or (i + 1) in item_edges or (i - 1) in {mm.i1 - 1 for mm in out if mm.kind == ITEM}:
                     continue
                 out.append(_Mention(CAPABILITY, cap, i, i + 1, p.original[p.starts[i]:p.ends[i]]))
         return out
+
+    def _equipment_parts(self, toks: list[str], p, mentions: list[_Mention]) -> None:
+        """Parts of medical equipment are spare parts: "composants pour respirateurs", "filtres pour nos
+        pousse-seringues", "ventilator filter housings" (part words after or before the equipment's name)."""
+        cues = self.cues
+        part = cues.equipment_part
+        if part not in self.lexicon.item_ids:
+            return
+        n = len(toks)
+        taken = {k for mm in mentions if mm.kind == ITEM for k in range(mm.i0, mm.i1)}
+        for mm in mentions:
+            if mm.kind != ITEM or mm.id not in cues.equipment_items:
+                continue
+            # English compound: a singular equipment name right before part words ("ventilator filter housings")
+            j = mm.i1
+            last = toks[j - 1]
+            while j < n and toks[j] in cues.part_words and j not in taken and stem(last) == last:
+                j += 1
+            if j > mm.i1:
+                mm.id, mm.i1 = part, j
+                mm.surface = p.original[p.starts[mm.i0]:p.ends[j - 1]]
+                continue
+            # a part word, "pour"/"for", maybe a possessive, then the equipment ("composants pour nos respirateurs")
+            k = mm.i0 - 1
+            while k >= 0 and mm.i0 - k <= 3 and (toks[k] in STOPWORDS or toks[k] in _POSSESSIVES) and k not in taken:
+                k -= 1
+            if k >= 0 and k < mm.i0 - 1 and toks[k] in cues.part_words and k not in taken and any(
+                    toks[x] in _FOR for x in range(k + 1, mm.i0)):
+                mm.id, mm.i0 = part, k
+                mm.surface = p.original[p.starts[k]:p.ends[mm.i1 - 1]]
 
     @staticmethod
     def _scan(index, toks: list[str]) -> list[tuple[int, int, list[tuple[str, float]]]]:
@@ -301,6 +340,7 @@ class Recogniser:
 
         give_cue = any(
             cat == "give" and not (a > 0 and toks[a - 1] in ("les", "des", "the"))
+            and not (a > 0 and toks[a - 1] in _RECEIVER_BEFORE) and not (b < n and toks[b] in _RECEIVER_AFTER)
             for a, b, cats in context for cat, _ in cats
         )
 
@@ -332,6 +372,7 @@ class Recogniser:
                 elif "stopped" in cl or "broken_ctx" in cl:
                     mm.kept, mm.why = False, "out of order"
                 elif any(toks[k] in _THIRD_PARTY and toks[k + 1] in _DETS and clause[k] == clause[mm.i0]
+                         and not (toks[k] == "a" and k > 0 and toks[k - 1] in _HAS_SUBJECT)  # "on a une fraiseuse"
                          for k in range(max(0, mm.i0 - 4), mm.i0 - 1)):
                     mm.kept, mm.why = False, "someone else's"
         caps_kept = {mm.id for mm in mentions if mm.kind == CAPABILITY and mm.kept}
@@ -351,6 +392,7 @@ class Recogniser:
                         if give_cue and ctx_before(i, "purpose", 4):
                             mm.kept, mm.why = False, "what donated material is for"
                         mentions.append(mm)
+        self._equipment_parts(toks, p, mentions)
         items = sorted((mm for mm in mentions if mm.kind == ITEM), key=lambda mm: mm.i0)
         for prev_mm, mm in zip(items, items[1:]):
             # "pièces détachées pour respirateur": the second item is what the first one is for
@@ -363,12 +405,16 @@ class Recogniser:
             elif prev_mm.id != mm.id and mm.i0 == prev_mm.i1 and toks[mm.i0] in cues.part_words and \
                     stem(toks[prev_mm.i1 - 1]) == toks[prev_mm.i1 - 1] and prev_mm.kept:
                 prev_mm.kept, prev_mm.why = False, f"{_MODIFIER} {mm.id}"
+                if prev_mm.id in cues.equipment_items and mm.id not in cues.equipment_items and \
+                        toks[mm.i1 - 1] in cues.part_words and cues.equipment_part in self.lexicon.item_ids:
+                    mm.id = cues.equipment_part  # "ventilator valve adapters" are parts of a ventilator
         kept_items = [mm for mm in items if mm.kept]
         item_at = {mm.i0: mm for mm in items}
 
         # ---- numbers
         qty_strong: dict[str, int] = {}
         qty_weak: dict[str, int] = {}
+        qty_vague: dict[str, int] = {}  # "des centaines", "hundreds of": used when no figure is given
         qty_why: list[str] = []
         last_attach: list[tuple[str, int]] = []  # (item id, token index of the item's end)
         rate_at: list[int] = []  # counts given per day or week: "100 par jour", "80 a day"
@@ -440,8 +486,14 @@ class Recogniser:
                 return True  # the number belongs to an item that was set aside
             if weak:
                 qty_weak.setdefault(mm.id, value)
+            elif indefinite:  # the loop's current count: "by the hundreds" gives way to "say 300 a day"
+                qty_vague.setdefault(mm.id, value)
+                last_attach.append((mm.id, b))
             else:
-                qty_strong[mm.id] = qty_strong.get(mm.id, 0) + value
+                base = qty_strong.get(mm.id)
+                if base is None and how == _ADDED:  # "une centaine de masques adultes + 20 enfants"
+                    base = qty_vague.get(mm.id)
+                qty_strong[mm.id] = (base or 0) + value
                 last_attach.append((mm.id, b))
             qty_why.append(f"quantity {value} for {mm.id} ({how} '{p.original[p.starts[a]:p.ends[b - 1]]}')")
             return True
@@ -454,6 +506,7 @@ class Recogniser:
             is_word = False
             vague = False  # "une cinquantaine", "a couple", "a few hundred": a count that may follow its item
             marker = False
+            indefinite = False  # "des centaines", "by the hundreds": a magnitude a figure may make precise
             if t[0].isdigit():
                 m = _DIGITS.match(t)
                 if m and len(m.group(1)) <= 7 and not (len(m.group(1)) > 1 and m.group(1)[0] == "0"):
@@ -489,6 +542,7 @@ class Recogniser:
                 # "des centaines", "hundreds of", "a few hundred", "plusieurs milliers": the lower bound, two groups
                 k = i if t in PLURAL_GROUPS else i + 1
                 value, b, is_word, vague = 2 * GROUP_NOUNS[toks[k]], k + 1, True, True
+                indefinite = True
             elif t in ARTICLES and i + 1 < n and toks[i + 1] == "couple":
                 # "a couple of gowns" is 2, "a couple dozen" 24, "a couple (of) hundred" 200
                 k, unit = i + 2, 1
@@ -497,7 +551,8 @@ class Recogniser:
                 if k < n and toks[k] in GROUP_NOUNS:
                     k, unit = k + 1, GROUP_NOUNS[toks[k]]
                 value, b, is_word, vague = 2 * unit, k, True, True
-            elif t in NUMBER_WORDS or (t in ARTICLES and i + 1 < n and (toks[i + 1] in MULTIPLIERS or toks[i + 1] == "dozen")):
+            elif t in NUMBER_WORDS or (t in ARTICLES and i + 1 < n and (toks[i + 1] in MULTIPLIERS or toks[i + 1] == "dozen")) \
+                    or (t in ARTICLES and i + 2 < n and toks[i + 1] in ("ou", "or") and toks[i + 2] in NUMBER_WORDS):
                 total, cur, j = 0, 0, i
                 while j < n and (toks[j] in NUMBER_WORDS or (j == i and toks[j] in ARTICLES) or (toks[j] == "et" and j + 1 < n and toks[j + 1] in ("un", "une"))
                                  or (j > i and toks[j] in GROUP_NOUNS)):
@@ -520,6 +575,16 @@ class Recogniser:
                         cur += val
                     j += 1
                 value, b, is_word = total + cur, j, True
+                if b + 1 < n and toks[b] in _RANGE_SEP and toks[b + 1] in NUMBER_WORDS and toks[b + 1] not in MULTIPLIERS:
+                    # "deux ou trois par jour", "two to three hundred": a range gives its lower bound
+                    j = b + 1
+                    while j < n and toks[j] in NUMBER_WORDS:
+                        j += 1
+                    last = toks[j - 1]
+                    if NUMBER_WORDS[toks[b + 1]] > value or last in MULTIPLIERS:
+                        if last in MULTIPLIERS and value < MULTIPLIERS[last] and toks[b] != "et":
+                            value *= MULTIPLIERS[last]
+                        b = j
             elif t in ARTICLES and i + 1 < n and toks[i + 1] in APPROX_NOUNS:
                 value, b, is_word, vague = APPROX_NOUNS[toks[i + 1]], i + 2, True, True
             else:
@@ -555,7 +620,7 @@ class Recogniser:
             if target is not None:
                 attach(target, value, a, target.i1, "count before the item")
                 continue
-            if is_word and value == 1 and t in ARTICLES:
+            if is_word and value == 1 and t in ARTICLES and b == a + 1:
                 continue
             k = b + 1 if nxt in CLITICS else b
             if k < n and ctx_at(k, "enough") is not None and prev_item(a, False, 12) is not None:
@@ -591,7 +656,7 @@ class Recogniser:
                     prev == "+" or (prev in ("et", "and", ",") and nxt in cues.variant_words)):
                 item_id = last_attach[-1][0]
                 mm = next((x for x in kept_items if x.id == item_id), None)
-                attach(mm, value, a, b, "added to the previous figure")
+                attach(mm, value, a, b, _ADDED)
                 continue
             if unknown_noun(b):
                 continue
@@ -647,7 +712,8 @@ class Recogniser:
                 why.append(f"request to makers '{' '.join(toks[a:verb + 1])}'")
                 break
         for i, t in enumerate(toks):
-            if t in _PAST_PARTICIPLE_STEMS and p.original[p.starts[i]:p.ends[i]].lower().rstrip("s").rstrip("e").endswith("é"):
+            if t in _PAST_PARTICIPLE_STEMS and p.original[p.starts[i]:p.ends[i]].lower().rstrip("s").rstrip("e").endswith("é") \
+                    and not (i > 0 and toks[i - 1] in _PASSIVE_TO_COME):  # "pour être livré" is still to come
                 S["other"] += 3.0
                 why.append(f"report cue '{p.original[p.starts[i]:p.ends[i]]}'")
         for a, b, cats in scoring:
@@ -710,11 +776,15 @@ class Recogniser:
         for t in (toks if S["question"] > 0 else ()):  # topics only matter for questions
             if len(t) < 2:
                 continue
+            best: dict[str, float] = {}  # "modele" matches "model" and "modele": one word counts once per topic
             for L in cues.prefix_lengths:
                 if L > len(t):
                     break
                 for cat, w in prefixes.get(t[:L], ()):
-                    topic[cat[6:]] += w
+                    if w > best.get(cat, 0.0):
+                        best[cat] = w
+            for cat, w in best.items():
+                topic[cat[6:]] += w
 
         n_items = len(kept_items)
         n_caps = len(caps_kept)
@@ -771,7 +841,7 @@ class Recogniser:
                 if mm.id not in chosen:
                     chosen.append(mm.id)
                     cue_list.append(f"item {mm.id} from '{mm.surface}'")
-            out_items = tuple(ItemMention(i_, qty_strong.get(i_, qty_weak.get(i_))) for i_ in chosen)
+            out_items = tuple(ItemMention(i_, qty_strong.get(i_, qty_vague.get(i_, qty_weak.get(i_)))) for i_ in chosen)
             cue_list += [q for q in qty_why if q.split(" for ", 1)[1].split(" ", 1)[0] in chosen]
             if intent == "offer":
                 caps = []
