@@ -4,7 +4,11 @@ heldout_3.jsonl was written before the recogniser was tuned on it (first score: 
 capability F1 0.874, quantity 0.904, place 0.899, deadline 0.920, topic 0.872); its floors guard the fixes.
 heldout_4.jsonl was written after those fixes and scored once, untouched (intent 0.929, item F1 0.940, capability
 F1 0.944, quantity 0.818, place 0.868, deadline 0.900, topic 0.812); its floors sit a little below that, so that a
-regression is caught without freezing today's exact errors. Labels follow the shared corpus README conventions.
+regression is caught without freezing today's exact errors. heldout_5.jsonl (110 messages) was written after the
+heldout_4 fixes and scored once, untouched (intent macro F1 0.944, intent accuracy 0.945, item F1 0.938, capability
+F1 0.919, quantity 0.906, place 0.965, deadline 1.000 with 1 false deadline, topic 0.840); the "round 2"
+section of tests/test_recognise_generalise.py then fixed the phrasings behind its errors, and its floors sit a little
+under what it reaches after them. Labels follow the shared corpus README conventions.
 The metrics are computed here rather than imported from the shared scorer, so the test stands on its own.
 """
 
@@ -28,6 +32,9 @@ FLOORS = {
     "heldout_4.jsonl": {"intent_accuracy": 0.90, "intent_macro_f1": 0.88, "item_f1": 0.90, "capability_f1": 0.88,
                         "quantity_accuracy": 0.75, "place_accuracy": 0.80, "deadline_accuracy": 0.85,
                         "topic_accuracy": 0.75, "max_deadline_false": 2, "max_place_false_rate": 0.05},
+    "heldout_5.jsonl": {"intent_accuracy": 0.95, "intent_macro_f1": 0.95, "item_f1": 0.95, "capability_f1": 0.95,
+                        "quantity_accuracy": 0.95, "place_accuracy": 0.95, "deadline_accuracy": 0.95,
+                        "topic_accuracy": 0.92, "max_deadline_false": 1, "max_place_false_rate": 0.05},
 }
 INTENTS = ("need", "offer", "question", "other")
 
