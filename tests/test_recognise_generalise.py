@@ -357,9 +357,23 @@ def test_withdrawals_and_jokes_are_other(rec, text):
     assert r.deadline is None
 
 
-def test_no_joke_is_not_a_joke(rec):
-    r = rec.recognise("We need 30 face shields by Friday, no joke, the ward is out", sent_at=WED)
-    assert (r.intent, items(r)) == ("need", {"face_shield": 30})
+@pytest.mark.parametrize("text, expected", [
+    ("We need 30 face shields by Friday, no joke, the ward is out", {"face_shield": 30}),
+    ("je rigole pas, il nous faut 30 visières pour demain", {"face_shield": 30}),
+    ("On annule pas la demande, on a toujours besoin de 20 surblouses", {"gown": 20}),
+    ("I'm not joking, we need 40 gowns by Friday", {"gown": 40}),
+])
+def test_a_denied_joke_or_cancellation_leaves_the_need(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert (r.intent, items(r)) == ("need", expected)
+
+
+@pytest.mark.parametrize("text", [
+    "You could use PETG for the visors, it's sturdier",
+    "Tu pourrais utiliser du PETG pour les visières, c'est plus solide",
+])
+def test_advice_on_what_to_use_is_not_a_need(rec, text):
+    assert rec.recognise(text, sent_at=WED).intent != "need"
 
 
 # ---------------------------------------------------------------- counts in words after "en", nouns before the item
