@@ -15,7 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,10 +26,9 @@ from sqlmodel import select  # noqa: E402
 
 from core import briefing, catalog  # noqa: E402
 from core.db import Database, upgrade  # noqa: E402
-from core.models import (AuditEntry, Briefing, Commitment, Community, Escalation, Need,  # noqa: E402
-                         NeedLine, Offer)
+from core.models import AuditEntry, Briefing, Commitment, Community, Escalation, Need, NeedLine, Offer  # noqa: E402
 
-NOW = datetime(2020, 4, 20, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2020, 4, 20, 6, 0, tzinfo=UTC)
 STATUSES = ["open"] * 5 + ["partly_covered"] * 2 + ["covered", "delivered", "closed", "cancelled"]
 AREA = "Centre-Val de Loire"  # the second community's area: 6 of the 95 départements
 ITEMS = ["face_shield", "ear_saver", "fabric_mask", "gown", "valve_adapter", "intubation_box", "ventilator"]

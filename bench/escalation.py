@@ -16,7 +16,7 @@ import json
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -53,7 +53,7 @@ QUERIES = [  # (question, index of the answered question it asks again, or None)
     ("Where is the nearest collection point for masks?", None),
     ("Combien de surblouses faut-il pour un EHPAD ?", None),
 ]
-NOW = datetime(2020, 3, 23, 9, tzinfo=timezone.utc)
+NOW = datetime(2020, 3, 23, 9, tzinfo=UTC)
 
 
 def database(directory: str, n: int) -> Database:

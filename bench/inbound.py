@@ -21,7 +21,7 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ def first_messages(people: str = "u"):
 def message(i: int, person: int, text: str, prefix: str, people: str):
     from core.messages import Identity, Inbound
 
-    start = datetime(2020, 3, 23, 9, 0, tzinfo=timezone.utc)
+    start = datetime(2020, 3, 23, 9, 0, tzinfo=UTC)
     platform = "telegram" if person % 2 else "discord"
     author = Identity(platform, f"{people}{person}", f"Personne {person}", "fr")
     public = platform == "discord"
@@ -82,7 +82,7 @@ def make_hub(url: str):
 
     settings = Settings(database_url=url, flood_limit_per_minute=10_000, _env_file=None)
     hub = Hub(Database(url), settings=settings, clock=SystemClock())
-    hub.recogniser  # load the gazetteer and lexicon before timing
+    _ = hub.recogniser  # load the gazetteer and lexicon before timing
     return hub
 
 

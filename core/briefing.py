@@ -8,8 +8,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy import case, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from core import areas

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from typing import Callable
+from collections.abc import Callable
 
 from sqlmodel import select
 
@@ -28,7 +28,7 @@ def command(canonical: str, *aliases: str) -> Callable[[Callable], Callable]:
 # Defined before the domain modules are imported: they register their commands while being imported.
 from core import intake, needs, permissions  # noqa: E402
 from core.hub import parse_ref  # noqa: E402
-from core.models import Community, Person, Role  # noqa: E402
+from core.models import Person, Role  # noqa: E402
 
 
 def dispatch(ctx, name: str, args: str) -> None:
@@ -238,9 +238,9 @@ def cmd_grant(ctx, args: str) -> None:
 
 
 # Domain modules register their own commands with ``@command``; importing them here fills the registry.
-from core import escalation as _escalation, guidance as _guidance, matching as _matching  # noqa: E402,F401
 from core import authority as _authority  # noqa: E402,F401
-from core import privacy as _privacy  # noqa: E402,F401
-from core import export as _export  # noqa: E402,F401
 from core import communities as _communities  # noqa: E402,F401
+from core import escalation as _escalation  # noqa: E402,F401
+from core import export as _export  # noqa: E402,F401
 from core import jobs as _jobs  # noqa: E402,F401
+from core import privacy as _privacy  # noqa: E402,F401

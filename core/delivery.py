@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import func, or_, update
@@ -250,9 +250,8 @@ def outbox_status(db: Database, platform: str | None = None, *, failures: int = 
             counts.setdefault(plat, {"pending": 0, "sending": 0, "sent": 0, "failed": 0})[status] = int(n)
         oldest = s.exec(waiting).one()
         if oldest is not None and oldest.tzinfo is None:
-            from datetime import timezone
 
-            oldest = oldest.replace(tzinfo=timezone.utc)
+            oldest = oldest.replace(tzinfo=UTC)
 
         def row(m: OutboxMessage) -> dict[str, Any]:
             return {"id": m.id, "platform": m.platform, "chat": m.chat, "kind": m.kind,
@@ -489,7 +488,7 @@ class DeliveryWorker:
             return
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     async def run(self) -> None:

@@ -145,7 +145,6 @@ def _nearest(ctx, location: tuple[float, float]) -> dict[str, Any]:
     lat, lon = location
     name, dept = None, None
     try:
-        from core.places import Gazetteer
 
         gaz = ctx.hub.places
         nearest = getattr(gaz, "nearest", None)

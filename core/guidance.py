@@ -9,8 +9,8 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, bindparam, case, delete, exists, insert, update
 from sqlalchemy import select as sa_select
@@ -100,7 +101,7 @@ def _seen_statement(dialect: str):
 class Ctx:
     """One inbound event being handled: the open transaction, who acts, where, and what to say."""
 
-    hub: "Hub"
+    hub: Hub
     s: Session
     now: datetime
     person: Person
@@ -209,8 +210,8 @@ class Hub:
     @property
     def recogniser(self):
         if self._recogniser is None or self._recogniser_version != self._catalog_version:
-            from core.recognise import LexEntry, Lexicon, Recogniser
             from core.models import Capability, Item
+            from core.recognise import LexEntry, Lexicon, Recogniser
 
             with self.db.session() as s:
                 items = [LexEntry(i.id, {"fr": i.name_fr, "en": i.name_en}, dict(i.synonyms or {}))
@@ -367,11 +368,7 @@ class Hub:
         # One INSERT ... ON CONFLICT DO NOTHING (no savepoint round trips): no row inserted = seen before.
         # A concurrent insert of the same event waits for the other transaction, then does nothing.
         dialect = s.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:  # pragma: no cover - Relais runs on SQLite and PostgreSQL
+        if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - Relais runs on SQLite and PostgreSQL
             try:
                 with s.begin_nested():
                     s.add(SeenEvent(platform=platform, event_id=str(event_id)[:128], seen_at=now))
@@ -404,7 +401,7 @@ class Hub:
             person.display_name = name
         seen = person.last_seen_at
         if seen is not None and seen.tzinfo is None:
-            seen = seen.replace(tzinfo=timezone.utc)  # SQLite gives naive UTC back
+            seen = seen.replace(tzinfo=UTC)  # SQLite gives naive UTC back
         if seen is None or abs(now - seen) >= timedelta(minutes=1):
             person.last_seen_at = now  # to the minute: not one more write per message
 

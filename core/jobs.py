@@ -12,10 +12,10 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from core import briefing, charts, chats, escalation
-from core.hub import Hub, ticket_ref
-from core.messages import Outbound
 from core.commands import command
-from core.models import Community, DesignatedContact, Escalation, OutboxMessage, Person, SeenEvent
+from core.hub import Hub
+from core.messages import Outbound
+from core.models import Community, DesignatedContact, Escalation, OutboxMessage, SeenEvent
 
 log = logging.getLogger(__name__)
 

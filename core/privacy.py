@@ -12,7 +12,6 @@ from sqlmodel import Session, select
 from core.commands import command
 from core.hub import need_ref, offer_ref, ticket_ref
 from core.messages import Button
-from core.text import redact_contacts
 from core.models import (
     AuditEntry,
     BlockedChat,
@@ -34,6 +33,7 @@ from core.models import (
     RoleGrant,
     SeenEvent,
 )
+from core.text import redact_contacts
 
 FORGOTTEN_NAME = "—"
 

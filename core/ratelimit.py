@@ -14,7 +14,6 @@ stays the platform's own.
 
 from __future__ import annotations
 
-import math
 import time
 from collections import deque
 from collections.abc import Callable

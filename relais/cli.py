@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from core.settings import Settings
@@ -52,7 +52,7 @@ def cmd_console(args, settings: Settings) -> int:
 
     if args.lang:
         settings = settings.model_copy(update={"default_language": args.lang})
-    clock = FakeClock(datetime.now(timezone.utc))
+    clock = FakeClock(datetime.now(UTC))
     hub = _hub(settings, clock)
     console = Console(hub, sys.stdout, as_json=args.json, echo=not args.json)
     return console.run(sys.stdin)

@@ -9,8 +9,9 @@ import shlex
 import sys
 import unicodedata
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable, TextIO
+from typing import TextIO
 
 from sqlmodel import select
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TextIO
 
 from core.settings import Settings
 
-START = datetime(2020, 3, 23, 9, 0, tzinfo=timezone.utc)  # Monday 10:00 in Paris
+START = datetime(2020, 3, 23, 9, 0, tzinfo=UTC)  # Monday 10:00 in Paris
 
 SCRIPT = {
     "fr": """

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from core.settings import Settings
 
-START = datetime(2020, 3, 23, 9, 0, tzinfo=timezone.utc)  # a Monday, 10:00 in Paris
+START = datetime(2020, 3, 23, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Paris
 _counter = itertools.count()
 
 

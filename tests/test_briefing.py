@@ -4,7 +4,7 @@ even with several schedulers on one PostgreSQL, and recovery from a crash betwee
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import func, select
@@ -13,11 +13,22 @@ from core import briefing, jobs
 from core.db import Database
 from core.delivery import RetryPolicy, claim
 from core.hub import Hub
-from core.models import (AuditEntry, Briefing, Commitment, Community, Escalation, Need, NeedLine, Offer,
-                         OutboxMessage, Role, SeenEvent)
+from core.models import (
+    AuditEntry,
+    Briefing,
+    Commitment,
+    Community,
+    Escalation,
+    Need,
+    NeedLine,
+    Offer,
+    OutboxMessage,
+    Role,
+    SeenEvent,
+)
 from core.ports import FakeClock
 
-DAY_BEFORE = datetime(2020, 3, 22, 12, 0, tzinfo=timezone.utc)
+DAY_BEFORE = datetime(2020, 3, 22, 12, 0, tzinfo=UTC)
 
 
 def community(hub: Hub, platform_id: str, *, tz: str = "Europe/Paris", lang: str = "fr",
@@ -118,17 +129,17 @@ def test_figures_show_the_change_since_yesterday(hub, clock):
 def test_each_community_gets_its_briefing_at_its_own_eight_oclock(hub, clock):
     paris = community(hub, "paris")
     martinique = community(hub, "fdf", tz="America/Martinique", name="Makers 972")
-    clock.current = datetime(2020, 3, 24, 6, 59, tzinfo=timezone.utc)  # 07:59 in Paris, 02:59 in Martinique
+    clock.current = datetime(2020, 3, 24, 6, 59, tzinfo=UTC)  # 07:59 in Paris, 02:59 in Martinique
     assert jobs.run_briefings(hub) == []
-    clock.current = datetime(2020, 3, 24, 7, 0, tzinfo=timezone.utc)  # 08:00 in Paris
+    clock.current = datetime(2020, 3, 24, 7, 0, tzinfo=UTC)  # 08:00 in Paris
     assert [o.chat for o in jobs.run_briefings(hub)] == ["brief-paris"]
-    clock.current = datetime(2020, 3, 24, 11, 59, tzinfo=timezone.utc)  # 07:59 in Martinique (UTC-4)
+    clock.current = datetime(2020, 3, 24, 11, 59, tzinfo=UTC)  # 07:59 in Martinique (UTC-4)
     assert jobs.run_briefings(hub) == []
-    clock.current = datetime(2020, 3, 24, 12, 0, tzinfo=timezone.utc)
+    clock.current = datetime(2020, 3, 24, 12, 0, tzinfo=UTC)
     assert [o.chat for o in jobs.run_briefings(hub)] == ["brief-fdf"]
-    clock.current = datetime(2020, 3, 24, 23, 30, tzinfo=timezone.utc)  # Wednesday 00:30 in Paris
+    clock.current = datetime(2020, 3, 24, 23, 30, tzinfo=UTC)  # Wednesday 00:30 in Paris
     assert jobs.run_briefings(hub) == []
-    clock.current = datetime(2020, 3, 25, 3, 30, tzinfo=timezone.utc)  # still Tuesday 23:30 in Martinique
+    clock.current = datetime(2020, 3, 25, 3, 30, tzinfo=UTC)  # still Tuesday 23:30 in Martinique
     assert jobs.run_briefings(hub) == []
     rows = {(b.community_id, b.local_date) for b in briefings(hub)}
     assert rows == {(paris, date(2020, 3, 24)), (martinique, date(2020, 3, 24))}
@@ -143,19 +154,19 @@ def test_three_schedulers_on_one_database_brief_each_community_once(settings, cl
         ids = [community(hubs[0], f"g{i}", tz=tz) for i, tz in
                enumerate(("Europe/Paris", "America/Martinique", "Europe/Paris", "Indian/Reunion"))]
         need(hubs[0], created=clock.now())
-        clock.current = datetime(2020, 3, 24, 0, 0, tzinfo=timezone.utc)
+        clock.current = datetime(2020, 3, 24, 0, 0, tzinfo=UTC)
         produced: list[int] = []
         for hour in range(0, 72):  # three days, the job every hour in every scheduler at once
-            clock.current = datetime(2020, 3, 24, 0, 0, tzinfo=timezone.utc) + timedelta(hours=hour)
+            clock.current = datetime(2020, 3, 24, 0, 0, tzinfo=UTC) + timedelta(hours=hour)
             barrier = threading.Barrier(3)
             errors: list[BaseException] = []
 
             def run(h: Hub) -> None:
                 try:
-                    barrier.wait()
+                    barrier.wait()  # noqa: B023 - run in this iteration's threads
                     produced.extend(o.outbox_id for o in jobs.run_briefings(h))
                 except BaseException as exc:  # noqa: BLE001 - reported below
-                    errors.append(exc)
+                    errors.append(exc)  # noqa: B023
 
             threads = [threading.Thread(target=run, args=(h,)) for h in hubs]
             for th in threads:
@@ -168,7 +179,7 @@ def test_three_schedulers_on_one_database_brief_each_community_once(settings, cl
         assert len(keys) == len(set(keys))  # the unique claim: never two rows
         with hubs[0].db.session() as s:
             communities = [s.get(Community, c) for c in ids]
-        start = datetime(2020, 3, 24, 0, 0, tzinfo=timezone.utc)
+        start = datetime(2020, 3, 24, 0, 0, tzinfo=UTC)
         due = {(c.id, briefing.due(c, start + timedelta(hours=h))) for c in communities for h in range(72)}
         assert set(keys) == {(c, d) for c, d in due if d is not None}
         assert all(b.status == "sent" for b in rows)
@@ -265,7 +276,7 @@ def test_the_scheduler_plans_every_job_at_its_time(hub):
     assert set(jobs_by_id) == {"briefings", "ticket_reminders", "stale_commitments", "weekly_review",
                                "retention_purge"}
     assert jobs_by_id["stale_commitments"].trigger.interval == timedelta(minutes=30)
-    monday = datetime(2020, 3, 23, 9, 0, tzinfo=timezone.utc)
+    monday = datetime(2020, 3, 23, 9, 0, tzinfo=UTC)
     review = jobs_by_id["weekly_review"].trigger.get_next_fire_time(None, monday)
     assert (review.weekday(), review.hour, str(review.tzinfo)) == (0, 9, "Europe/Paris")
     assert review.date() == date(2020, 3, 30)  # 09:00 Paris was 08:00 UTC: this week's is past
@@ -275,4 +286,4 @@ def test_the_scheduler_plans_every_job_at_its_time(hub):
 
 def test_fake_clock_is_used_for_the_local_date(clock):
     c = Community(platform="discord", platform_id="x", timezone="Pacific/Kiritimati", created_at=DAY_BEFORE)
-    assert briefing.due(c, FakeClock(datetime(2020, 3, 23, 18, 0, tzinfo=timezone.utc)).now()) == date(2020, 3, 24)
+    assert briefing.due(c, FakeClock(datetime(2020, 3, 23, 18, 0, tzinfo=UTC)).now()) == date(2020, 3, 24)

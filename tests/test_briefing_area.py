@@ -5,7 +5,7 @@ codes, refuses anything else and clears with "-"."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -14,7 +14,7 @@ from core import areas, briefing, escalation, jobs
 from core.models import Briefing, Commitment, Community, Escalation, Need, NeedLine, Offer, Role
 from tests.helpers import maker, one
 
-DAY_BEFORE = datetime(2020, 3, 22, 12, 0, tzinfo=timezone.utc)
+DAY_BEFORE = datetime(2020, 3, 22, 12, 0, tzinfo=UTC)
 CENTRE = "Centre-Val de Loire"
 
 

@@ -4,7 +4,7 @@ stored on its outbox row; none when nothing is open."""
 from __future__ import annotations
 
 import struct
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import select
 
@@ -13,7 +13,7 @@ from core.models import Community, Need, NeedLine, OutboxMessage
 from core.templates import Renderer
 
 PNG = b"\x89PNG\r\n\x1a\n"
-DAY_BEFORE = datetime(2020, 3, 22, 12, 0, tzinfo=timezone.utc)
+DAY_BEFORE = datetime(2020, 3, 22, 12, 0, tzinfo=UTC)
 
 
 def community(hub, *, lang: str = "fr") -> int:

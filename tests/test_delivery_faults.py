@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -56,7 +55,7 @@ def test_a_worker_killed_mid_broadcast_and_restarted_delivers_everything(db_url)
         crashes = 0
         for stop_at in (250, 600):
             proc = start_worker(db_url, tg)
-            wait_for(lambda: len(tg.messages()) >= stop_at, 60, f"{stop_at} messages")
+            wait_for(lambda: len(tg.messages()) >= stop_at, 60, f"{stop_at} messages")  # noqa: B023
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             crashes += 1

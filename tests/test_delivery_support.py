@@ -28,7 +28,7 @@ class PtbSender:
         self.bot = Bot(token, base_url=base_url,
                        request=HTTPXRequest(connection_pool_size=pool, pool_timeout=10.0))
 
-    async def __aenter__(self) -> "PtbSender":
+    async def __aenter__(self) -> PtbSender:
         await self.bot.initialize()
         return self
 
@@ -62,7 +62,7 @@ class DpySender:
         self.token = token
         self.http = None
 
-    async def __aenter__(self) -> "DpySender":
+    async def __aenter__(self) -> DpySender:
         from discord.http import HTTPClient
 
         self.http = HTTPClient(asyncio.get_running_loop())
@@ -86,7 +86,7 @@ class DpySender:
             raise DeliveryError("rate limited", retry_after=exc.retry_after) from exc
         except (discord.Forbidden, discord.NotFound) as exc:
             raise DeliveryError(str(exc), permanent=True) from exc
-        except (discord.HTTPException, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
             raise DeliveryError(str(exc) or type(exc).__name__) from exc
         return str(data["id"])
 

@@ -7,14 +7,12 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
 from bots.discord.app import build_bot
-from core.models import (Commitment, Community, Escalation, Item, Need, Offer, OutboxMessage, Person,
-                         Proposal)
+from core.models import Commitment, Community, Escalation, Item, Need, Offer, OutboxMessage, Person, Proposal
 from tests.standins.discord_api import DiscordStandIn, SentMessage
 
 TIMEOUT = 5.0
@@ -234,7 +232,7 @@ async def test_everyone_in_user_text_pings_nobody(api, bot, hub):
     assert proposal.allowed_mentions == {"parse": [], "replied_user": False}
     assert not proposal.pings_anyone
 
-    asked = await api.push_slash_command("ask", {"question": "@here **vraiment** <@&%d> ?" % coordination.id},
+    asked = await api.push_slash_command("ask", {"question": f"@here **vraiment** <@&{coordination.id}> ?"},
                                          "bob")
     [reply] = await followups(api, asked)
     assert "@\u200bhere" in reply.content and "\\*\\*vraiment\\*\\*" in reply.content

@@ -3,7 +3,8 @@ says stays inert once each bot renders it for its platform."""
 
 import re
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlmodel import func, select
 
 from bots.discord.render import render as discord_render
@@ -46,12 +47,11 @@ def _counts(hub) -> tuple[int, ...]:
 
 
 def test_ten_thousand_hostile_inputs_on_sqlite(request, tmp_path):
-    from tests.conftest import fresh_url
     from core.db import Database
     from core.hub import Hub
     from core.ports import FakeClock
     from core.settings import Settings
-    from tests.conftest import START
+    from tests.conftest import START, fresh_url
 
     url = fresh_url("sqlite", request, tmp_path)
     clock = FakeClock(START)

@@ -6,8 +6,18 @@ from sqlmodel import func, select
 
 from core import jobs
 from core.messages import Identity
-from core.models import (Commitment, Community, DesignatedContact, Escalation, Need, NeedLine, Offer,
-                         OutboxMessage, Person, Proposal)
+from core.models import (
+    Commitment,
+    Community,
+    DesignatedContact,
+    Escalation,
+    Need,
+    NeedLine,
+    Offer,
+    OutboxMessage,
+    Person,
+    Proposal,
+)
 from tests.helpers import Speaker, caregiver, kinds, maker, one, replies
 
 

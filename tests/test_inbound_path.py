@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from core.models import BlockedChat, Community, Dialogue, OutboxMessage, Person, Proposal, RateCounter, SeenEvent
+from core.models import (
+    BlockedChat,
+    Community,
+    Dialogue,
+    OutboxMessage,
+    Person,
+    Proposal,
+    RateCounter,
+    SeenEvent,
+)
 from tests.helpers import Speaker, caregiver, kinds, maker
 
 

@@ -175,7 +175,7 @@ def test_indexed_search_gives_exactly_the_full_scan_top_10(hub):
     with hub.db.session() as s:
         makers = [person(s, str(4000 + i), f"M{i}") for i in range(60)]
         towns = [TOURS, (47.9, 1.9), (47.2, -1.55), (46.58, 0.34)]
-        for i in range(400):
+        for _ in range(400):
             town = rng.choice(towns)
             lat = town[0] + rng.choice([0, 0, rng.uniform(-0.6, 0.6)])  # many offers share the town's point
             lon = town[1] + rng.choice([0, rng.uniform(-0.8, 0.8)])
@@ -195,7 +195,7 @@ def test_indexed_search_gives_exactly_the_full_scan_top_10(hub):
         s.flush()
         matching.reindex_offers(s)
         elsewhere, _ = add_need(s, None, 45.0, 5.0)
-        for i in range(80):
+        for _ in range(80):
             s.add(
                 Commitment(
                     need_id=elsewhere.id,
@@ -208,7 +208,7 @@ def test_indexed_search_gives_exactly_the_full_scan_top_10(hub):
             )
         s.flush()
         offers, stats = matching.all_offer_rows(s), None
-        for i in range(15):
+        for _ in range(15):
             town = rng.choice(towns)
             need, lines = add_need(
                 s,
@@ -276,8 +276,8 @@ def test_new_need_asks_nearby_makers_once_within_their_daily_cap(hub, clock):
         "il nous faut 20 visières à Tours",
     ]
     told = []
-    for text in texts[:3]:
-        outs = say_need(hub, marie, text)
+    for message in texts[:3]:
+        outs = say_need(hub, marie, message)
         assert "match" in kinds(outs)
         told.append([o for o in outs if o.kind == "need_nearby"])
     assert [len(t) for t in told] == [1, 1, 0], "the third alert of the day is over the cap"

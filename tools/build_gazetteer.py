@@ -32,9 +32,9 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
-import math
 import io
 import lzma
+import math
 import struct
 import subprocess
 import sys

@@ -84,7 +84,7 @@ class DiscordSender:
 
     platform = "discord"
 
-    def __init__(self, client: "Client", pacer: GlobalPacer | None = None) -> None:
+    def __init__(self, client: Client, pacer: GlobalPacer | None = None) -> None:
         self.client = client
         self.pacer = pacer or GlobalPacer()
         self._dm_channels: dict[int, int] = {}
@@ -92,8 +92,7 @@ class DiscordSender:
     async def send(self, message: OutboxMessage) -> str | None:
         try:
             return await self._send(message)
-        except (discord.RateLimited, discord.HTTPException, aiohttp.ClientError, OSError,
-                asyncio.TimeoutError) as exc:
+        except (TimeoutError, discord.RateLimited, discord.HTTPException, aiohttp.ClientError, OSError) as exc:
             raise delivery_error(exc) from exc
 
     async def _send(self, message: OutboxMessage) -> str | None:

@@ -21,7 +21,7 @@ _LOCALES = {discord.Locale.french: "fr", discord.Locale.american_english: "en",
             discord.Locale.british_english: "en"}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def strings(language: str) -> dict[str, str]:
     """All ``key = text`` pairs of one language."""
     rendered = Renderer().render("bot/discord/strings", language).text

@@ -34,7 +34,7 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button], template=ACTION_TE
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: re.Match[str], /) -> "ActionButton":
+                             match: re.Match[str], /) -> ActionButton:
         button = item if isinstance(item, discord.ui.Button) else None
         return cls(match.group(0), label=button.label if button and button.label else "…",
                    style=button.style if button else discord.ButtonStyle.primary)

@@ -47,7 +47,7 @@ class PgCluster:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         return subprocess.run(cmd, check=check, capture_output=True, text=True)
 
-    def start(self) -> "PgCluster":
+    def start(self) -> PgCluster:
         if self.as_root:
             if subprocess.run(["id", "-u", "postgres"], capture_output=True).returncode != 0:
                 subprocess.run(["useradd", "-r", "-M", "postgres"], check=True)
@@ -85,7 +85,7 @@ class PgCluster:
         self.stop_server("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> "PgCluster":
+    def __enter__(self) -> PgCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:

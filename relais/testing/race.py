@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-START = datetime(2020, 3, 23, 9, 0, tzinfo=timezone.utc)
+START = datetime(2020, 3, 23, 9, 0, tzinfo=UTC)
 
 
 def worker(url: str, index: int, rounds: list[dict[str, Any]], barrier: Any, results: Any) -> None:
@@ -27,7 +27,7 @@ def worker(url: str, index: int, rounds: list[dict[str, Any]], barrier: Any, res
     from core.settings import Settings
 
     hub = Hub(Database(url), settings=Settings(database_url=url, _env_file=None), clock=FakeClock(START))
-    hub.recogniser  # loaded before the first barrier, so the workers start each round together
+    _ = hub.recogniser  # loaded before the first barrier, so the workers start each round together
     inbox = Inbox(hub)
     try:
         for number, spec in enumerate(rounds):

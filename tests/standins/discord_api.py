@@ -471,7 +471,7 @@ class Guild:
         }
 
     @classmethod
-    def sample(cls, name: str = "Relais Test") -> "Guild":
+    def sample(cls, name: str = "Relais Test") -> Guild:
         """A small French community: 3 users, 2 roles, 5 text channels and a thread.
 
         Users ``alice`` (caregiver), ``bob`` (maker, role ``Makers``), ``claire``
@@ -819,7 +819,7 @@ class DiscordStandIn:
         self.port = 0
 
     # lifecycle ----------------------------------------------------------------
-    async def start(self) -> "DiscordStandIn":
+    async def start(self) -> DiscordStandIn:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
@@ -845,7 +845,7 @@ class DiscordStandIn:
             self._restore()
             self._restore = None
 
-    async def __aenter__(self) -> "DiscordStandIn":
+    async def __aenter__(self) -> DiscordStandIn:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -1716,7 +1716,7 @@ class DiscordStandIn:
         return response
 
     async def _handle(self, request: web.Request, tail: str) -> web.StreamResponse:
-        for method, pattern, handler in self._ROUTES:
+        for method, pattern, handler in self._ROUTES:  # noqa: B007 - the route found is used below
             match = pattern.match(tail)
             if match and method == request.method:
                 break
