@@ -88,3 +88,10 @@ def test_analyse_reads_corpus_lines():
     assert prediction["id"] == "x1" and prediction["intent"] == "need"
     assert prediction["items"] == [{"item": "gown", "quantity": 50}]
     assert prediction["deadline"] == "2020-03-24"
+
+
+def test_python_dash_m_relais_is_the_relais_command():
+    result = subprocess.run([sys.executable, "-m", "relais", "--help"], capture_output=True, text=True,
+                            timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "demo" in result.stdout and "analyse" in result.stdout
