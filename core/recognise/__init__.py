@@ -1,7 +1,7 @@
 """Recognising needs, offers and questions in chat messages (French and English)."""
 
 from core.recognise._lexicon import LexEntry, Lexicon
-from core.recognise._recogniser import DEFAULT_THRESHOLD, ItemMention, Recognition, Recogniser
+from core.recognise._recogniser import DEFAULT_THRESHOLD, ItemMention, Recogniser, Recognition
 from core.recognise._stream import analyse_stream
 
 __all__ = [

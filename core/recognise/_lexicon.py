@@ -74,21 +74,21 @@ class Lexicon:
         self.vocab = frozenset(w for c in index.values() for k, _, _ in c for w in k)
 
     @classmethod
-    def from_entries(cls, items: Iterable[LexEntry], capabilities: Iterable[LexEntry]) -> "Lexicon":
+    def from_entries(cls, items: Iterable[LexEntry], capabilities: Iterable[LexEntry]) -> Lexicon:
         return cls(tuple(items), tuple(capabilities))
 
     @classmethod
-    def from_catalog(cls, data: dict) -> "Lexicon":
+    def from_catalog(cls, data: dict) -> Lexicon:
         def entries(key: str) -> list[LexEntry]:
             return [LexEntry(e["id"], dict(e.get("name") or {}), {k: list(v) for k, v in (e.get("synonyms") or {}).items()})
                     for e in data.get(key) or []]
         return cls.from_entries(entries("items"), entries("capabilities"))
 
     @classmethod
-    def default(cls) -> "Lexicon":
+    def default(cls) -> Lexicon:
         return _default_lexicon()
 
-    def with_entry(self, entry: LexEntry, kind: str = ITEM) -> "Lexicon":
+    def with_entry(self, entry: LexEntry, kind: str = ITEM) -> Lexicon:
         """A new lexicon with one more (or a replaced) entry, e.g. an item a moderator added."""
         if kind == ITEM:
             return Lexicon(tuple(e for e in self.items if e.id != entry.id) + (entry,), self.capabilities)

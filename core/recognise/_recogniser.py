@@ -10,7 +10,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -19,8 +19,18 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from core.recognise._cues import (
-    APPROX_NOUNS, ARTICLES, CLITICS, FEW, GROUP_NOUNS, MULTIPLIERS, NOT_COUNT_BEFORE, NUMBER_WORDS, PLURAL_GROUPS,
-    SKIP_BEFORE_ITEM, TOPICS, load_cues,
+    APPROX_NOUNS,
+    ARTICLES,
+    CLITICS,
+    FEW,
+    GROUP_NOUNS,
+    MULTIPLIERS,
+    NOT_COUNT_BEFORE,
+    NUMBER_WORDS,
+    PLURAL_GROUPS,
+    SKIP_BEFORE_ITEM,
+    TOPICS,
+    load_cues,
 )
 from core.recognise._dates import MONTHS, find_deadline
 from core.recognise._lexicon import CAPABILITY, ITEM, STOPWORDS, Lexicon
@@ -133,7 +143,7 @@ def _zone(name: str) -> ZoneInfo | None:
 
 def _local_date(sent_at: datetime | None, tz: str | None) -> date:
     if sent_at is None:
-        sent_at = datetime.now(dt_timezone.utc)
+        sent_at = datetime.now(UTC)
     zone = _zone(tz) if tz else None
     if sent_at.tzinfo is None:
         return sent_at.date()
@@ -419,7 +429,6 @@ class Recogniser:
         last_attach: list[tuple[str, int]] = []  # (item id, token index of the item's end)
         rate_at: list[int] = []  # counts given per day or week: "100 par jour", "80 a day"
         month_words = MONTHS
-        cap_ends = {mm.i1 for mm in mentions if mm.kind == CAPABILITY}
         cap_tokens = {k for mm in mentions if mm.kind == CAPABILITY for k in range(mm.i0, mm.i1)}
 
         def prev_item(i: int, same_sentence: bool, window: int = 10_000) -> _Mention | None:
