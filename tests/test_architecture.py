@@ -77,3 +77,14 @@ def test_every_core_module_imports_first():
     count, _, failed = out.stdout.strip().partition(" ")
     assert int(count) > 10
     assert failed == "", out.stderr
+
+
+def test_the_code_passes_ruff():
+    """The rules chosen in pyproject.toml ([tool.ruff.lint]) hold everywhere (``make lint`` runs the same)."""
+    import shutil
+
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff is not None, "ruff is a test dependency: pip install -e '.[test]'"
+    out = subprocess.run([ruff, "check", "--output-format", "concise", "."], capture_output=True, text=True,
+                         timeout=120, cwd=CORE.parent)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-1000:]
