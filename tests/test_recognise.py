@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import FrozenInstanceError
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 
 import core.recognise as recognise_pkg
 from core.recognise import (
-    DEFAULT_THRESHOLD, ItemMention, LexEntry, Lexicon, Recognition, Recogniser, analyse_stream,
+    DEFAULT_THRESHOLD,
+    ItemMention,
+    LexEntry,
+    Lexicon,
+    Recogniser,
+    Recognition,
+    analyse_stream,
 )
 
 PARIS = timezone(timedelta(hours=2))
@@ -206,7 +212,7 @@ def test_deadlines_relative_to_local_date(rec, phrase, expected):
 
 
 def test_deadline_uses_the_local_date_of_the_timezone(rec):
-    late_utc = datetime(2020, 4, 15, 22, 30, tzinfo=timezone.utc)  # already Thursday in Paris
+    late_utc = datetime(2020, 4, 15, 22, 30, tzinfo=UTC)  # already Thursday in Paris
     r = rec.recognise("besoin de 5 visières pour demain", sent_at=late_utc, timezone="Europe/Paris")
     assert r.deadline == date(2020, 4, 17)
     r = rec.recognise("besoin de 5 visières pour demain", sent_at=late_utc, timezone="UTC")
@@ -290,7 +296,7 @@ def test_pathological_inputs_are_cut_short(rec):
     channel=st.sampled_from(["discord", "telegram", "console", "", "irc"]),
     tz=st.sampled_from(["Europe/Paris", "UTC", "America/Martinique", "Indian/Reunion", "Not/AZone", "", None]),
     when=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1),
-                      timezones=st.sampled_from([timezone.utc, PARIS, timezone(timedelta(hours=-4))])),
+                      timezones=st.sampled_from([UTC, PARIS, timezone(timedelta(hours=-4))])),
 )
 def test_any_text_gives_a_valid_recognition(rec, text, channel, tz, when):
     r = rec.recognise(text, channel=channel, sent_at=when, timezone=tz)

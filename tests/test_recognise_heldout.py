@@ -206,7 +206,7 @@ def test_held_out_messages_generalise():
     rec = Recogniser(Lexicon.default())
     cases = [(c, datetime.fromisoformat(SENT_AT)) for c in CASES] + [(c, datetime.fromisoformat(SENT_AT_2)) for c in CASES_2]
     intent_ok = item_ok = n_items = 0
-    for (text, intent, items, _caps, deadline, topic), when in cases:
+    for (text, intent, items, _caps, _deadline, _topic), when in cases:
         r = rec.recognise(text, sent_at=when)
         intent_ok += r.intent == intent
         if intent in ("need", "offer"):
