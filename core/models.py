@@ -248,6 +248,7 @@ class Proposal(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", index=True)
     platform: str = Field(max_length=16)
     chat: str = Field(max_length=64)
+    thread: str | None = Field(default=None, max_length=64)  # the topic of chat it was made in (Telegram forum)
     community_id: int | None = Field(default=None, foreign_key="community.id")
     kind: str = Field(max_length=16)  # need | offer | question
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
@@ -292,6 +293,7 @@ class Escalation(SQLModel, table=True):
     community_id: int | None = Field(default=None, foreign_key="community.id")
     platform: str = Field(max_length=16)
     chat: str = Field(max_length=64)
+    thread: str | None = Field(default=None, max_length=64)  # the topic of chat asked in: the answer goes there
     status: str = Field(default="open", max_length=16, index=True)  # open | answered | closed
     contact_id: int | None = Field(default=None, foreign_key="person.id")
     routed_at: datetime | None = None  # when the current contact got it: the service-level clock starts here
