@@ -32,6 +32,7 @@ from core.models import (
     Item,
     OutboxMessage,
     Person,
+    Proposal,
     Role,
     RoleGrant,
 )
@@ -392,21 +393,29 @@ def split_topic(text: str) -> tuple[str | None, str]:
     return (topic, rest.strip()) if topic else (None, text)
 
 
-def open_from_proposal(ctx, data: dict[str, Any]) -> Escalation:
-    """A confirmed question proposal becomes a ticket (the asker agreed, or the moderator who escalated)."""
+def open_from_proposal(ctx, data: dict[str, Any], proposal: Proposal | None = None) -> Escalation:
+    """A confirmed question proposal becomes a ticket (the asker agreed, or the moderator who escalated).
+
+    The ticket belongs to the chat of the escalated message, else to the chat where it is confirmed, in
+    the topic the question was asked in when confirmed in the same chat (a ``/oui`` typed in another
+    topic of the forum does not move it)."""
     asker = ctx.s.get(Person, data["asker_id"]) if data.get("asker_id") else None
+    chat, thread = data.get("chat"), data.get("thread")
+    if not chat and proposal is not None and (proposal.platform, proposal.chat) == (ctx.platform, ctx.chat):
+        chat, thread = proposal.chat, proposal.thread
     return open_ticket(ctx, data.get("text") or "", data.get("topic"), place=data.get("place"),
-                       asker=asker, chat=data.get("chat"), platform=data.get("platform"),
+                       asker=asker, chat=chat, thread=thread, platform=data.get("platform"),
                        community_id=data.get("community_id"))
 
 
 def open_ticket(ctx, text: str, topic: str | None, *, force: bool = False, place: dict[str, Any] | None = None,
-                asker: Person | None = None, chat: str | None = None, platform: str | None = None,
-                community_id: int | None = None) -> Escalation:
+                asker: Person | None = None, chat: str | None = None, thread: str | None = None,
+                platform: str | None = None, community_id: int | None = None) -> Escalation:
     """Open a ticket and send it to the first contact designated for its topic and region.
 
     ``asker`` defaults to the person acting; a moderator escalating someone's message passes its author
-    (the moderator's agreement stands for the asker's; the asker is told and stays pseudonymous)."""
+    (the moderator's agreement stands for the asker's; the asker is told and stays pseudonymous).
+    ``chat`` and its topic ``thread`` (where the answer will be posted) default to the event's."""
     text = clean(text)[:4000]
     if not text:
         raise Refused("refused/empty")
@@ -421,8 +430,8 @@ def open_ticket(ctx, text: str, topic: str | None, *, force: bool = False, place
     contact = ctx.s.get(Person, contacts[0].person_id) if contacts else None
     esc = Escalation(topic=topic, region=region, text=text, asker_id=asker.id,
                      community_id=community.id if community else None, platform=platform or ctx.platform,
-                     chat=chat or ctx.chat, created_at=ctx.now, contact_id=contact.id if contact else None,
-                     routed_at=ctx.now if contact else None)
+                     chat=chat or ctx.chat, thread=thread if chat else ctx.thread, created_at=ctx.now,
+                     contact_id=contact.id if contact else None, routed_at=ctx.now if contact else None)
     ctx.s.add(esc)
     ctx.s.flush()
     ref = ticket_ref(esc.id)
@@ -463,14 +472,15 @@ def escalate_message(ctx, author: Identity | Person, text: str, chat: str | None
     topic = topic or intake.recognise(ctx, text, ctx.now).topic
     place = place_in(ctx, text)
     ctx.audit("ticket.escalated_by_moderator", f"person:{person.id}", after={"chat": chat or ctx.chat})
+    thread = ctx.thread if (chat or ctx.chat) == ctx.chat else None  # the topic the moderator acted in
     if similar_answered(ctx.s, text):
         data = {"intent": "question", "text": text, "topic": topic if topic in TOPICS else "logistics",
                 "items": [], "capabilities": [], "place": place, "deadline": None, "cues": [], "confidence": 1.0,
-                "asker_id": person.id, "chat": chat or ctx.chat, "platform": ctx.platform,
+                "asker_id": person.id, "chat": chat or ctx.chat, "thread": thread, "platform": ctx.platform,
                 "community_id": ctx.community.id if ctx.community else None}
         intake.propose(ctx, data, "question")
         return None
-    return open_ticket(ctx, text, topic, place=place, asker=person, chat=chat or ctx.chat)
+    return open_ticket(ctx, text, topic, place=place, asker=person, chat=chat or ctx.chat, thread=thread)
 
 
 def escalate(hub: Hub, moderator: Identity, author: Identity, text: str, *, platform: str, chat: str,
@@ -534,8 +544,9 @@ def answer(ctx, ticket_id: int | None, text: str, *, public: bool = True) -> Non
     if asker is not None:
         ctx.tell(asker, "answer", "answer", **view)
     if posted:
-        ctx.post(esc.platform, esc.chat, "answer", "answer", community.language, **view)
-        ctx.audit("ticket.answer_posted", ref, after={"platform": esc.platform, "chat": esc.chat})
+        ctx.post(esc.platform, esc.chat, "answer", "answer", community.language, thread=esc.thread, **view)
+        ctx.audit("ticket.answer_posted", ref, after={"platform": esc.platform, "chat": esc.chat,
+                                                      "thread": esc.thread})
 
 
 def ticket_of_reply(ctx, reply_to: str) -> int | None:

@@ -97,7 +97,7 @@ def propose(ctx, data: dict[str, Any], intent: str) -> int:
                 and obj.platform == ctx.platform and obj.chat == ctx.chat:
             set_committed_value(obj, "status", "superseded")
     proposal_id = conn.execute(_INSERT_PROPOSAL, {
-        "person_id": ctx.person.id, "platform": ctx.platform, "chat": ctx.chat,
+        "person_id": ctx.person.id, "platform": ctx.platform, "chat": ctx.chat, "thread": ctx.thread,
         "community_id": ctx.community.id if ctx.community else None, "kind": intent, "data": data,
         "status": "pending", "created_at": ctx.now}).scalar_one()
     buttons = confirm_buttons(ctx, proposal_id)
@@ -171,7 +171,7 @@ def settle(ctx, proposal_id: int | None, decision: str, value: str | None = None
     elif proposal.kind == "offer":
         needs.record_offer(ctx, data)
     elif proposal.kind == "question":
-        escalation.open_from_proposal(ctx, data)
+        escalation.open_from_proposal(ctx, data, proposal)
     else:  # pragma: no cover - proposals are only made of the three kinds
         raise Refused("refused/no_pending")
 

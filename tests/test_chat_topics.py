@@ -10,7 +10,17 @@ from sqlmodel import select, update
 
 from core import jobs
 from core.messages import Action, Identity, Inbound
-from core.models import AuditEntry, BlockedChat, Briefing, Community, OutboxMessage, Person, RoleGrant
+from core.models import (
+    AuditEntry,
+    BlockedChat,
+    Briefing,
+    Community,
+    DesignatedContact,
+    Escalation,
+    OutboxMessage,
+    Person,
+    RoleGrant,
+)
 from tests.helpers import kinds, one
 
 GROUP = "-1001234567890"
@@ -182,3 +192,115 @@ def test_briefing_channel_set_here_in_a_topic_keeps_the_topic(hub, clock):
     say(hub, "/reglages salon_point -100999")
     com = community_at(hub, GROUP)
     assert (com.briefing_channel, com.briefing_thread) == ("-100999", None)
+
+
+# --------------------------------------------------------------------------- a question's answer, relayed later
+
+CONTACT = Identity("telegram", "9001", "Dr Martin", "fr")
+MOD = Identity("telegram", "1002", "Paul", "fr")
+QUESTION = "/question A-t-on le droit de vendre les visières qu'on imprime ?"
+OTHER_TOPIC = "77"
+
+
+def designate_contact(hub) -> None:
+    say(hub, "/start", chat=CONTACT.platform_id, who=CONTACT, thread=None)
+    with hub.db.session() as s:
+        contact = s.exec(select(Person).where(Person.platform_id == CONTACT.platform_id)).one()
+        s.add(DesignatedContact(person_id=contact.id, topic="legal"))
+
+
+def ask_in(hub, thread: str | None, chat: str = GROUP, confirm_in: str | None = "same") -> list:
+    """Marie asks in ``chat`` (in topic ``thread``) and confirms with the proposal's button, pressed in the
+    topic of the proposal (or in ``confirm_in``)."""
+    proposal = one(say(hub, QUESTION, chat=chat, thread=thread), "proposal")
+    assert proposal.thread == (None if chat == MARIE.platform_id else thread)
+    where = thread if confirm_in == "same" else confirm_in
+    if chat == MARIE.platform_id:
+        return hub.act(Action(platform="telegram", event_id=f"topic-act-{next(_ids)}", chat=chat, author=MARIE,
+                              name=proposal.buttons[0].action, sent_at=hub.clock.now(), thread=None))
+    return press(hub, proposal.buttons[0].action, chat=chat, thread=where)
+
+
+def answered(hub, ref: str = "Q-1") -> tuple[list, list]:
+    """The contact answers in their private chat: (what went to the group, what went to the asker)."""
+    outs = say(hub, f"/reponse {ref} Non : la vente suppose un marquage CE.", chat=CONTACT.platform_id,
+               who=CONTACT, thread=None)
+    answers = [o for o in outs if o.kind == "answer"]
+    return [o for o in answers if not o.direct], [o for o in answers if o.direct]
+
+
+def ticket_thread(hub, ticket_id: int = 1) -> tuple[str, str | None]:
+    with hub.db.session() as s:
+        esc = s.get(Escalation, ticket_id)
+        return esc.chat, esc.thread
+
+
+def test_a_contacts_answer_is_relayed_into_the_topic_the_question_was_asked_in(hub):
+    designate_contact(hub)
+    done = ask_in(hub, TOPIC)
+    assert one(done, "escalated").thread == TOPIC
+    [ticket] = [o for o in done if o.kind == "ticket"]
+    assert ticket.direct and ticket.chat == CONTACT.platform_id and ticket.thread is None
+    assert ticket_thread(hub) == (GROUP, TOPIC)
+    [in_group], [to_marie] = answered(hub)
+    assert (in_group.chat, in_group.thread) == (GROUP, TOPIC) and "marquage CE" in in_group.text
+    assert (to_marie.chat, to_marie.thread) == (MARIE.platform_id, None)
+    assert stored(hub, [in_group, to_marie]) == {in_group.outbox_id: TOPIC, to_marie.outbox_id: None}
+    with hub.db.session() as s:
+        [audit] = s.exec(select(AuditEntry).where(AuditEntry.action == "ticket.answer_posted")).all()
+        assert audit.after == {"platform": "telegram", "chat": GROUP, "thread": TOPIC}
+
+
+def test_a_question_asked_outside_any_topic_or_in_private_gets_its_answer_without_one(hub):
+    designate_contact(hub)
+    ask_in(hub, None)  # the General topic of the forum, or a group without topics
+    assert ticket_thread(hub, 1) == (GROUP, None)
+    [in_group], [to_marie] = answered(hub, "Q-1")
+    assert (in_group.chat, in_group.thread, to_marie.thread) == (GROUP, None, None)
+    assert set(stored(hub, [in_group, to_marie]).values()) == {None}
+    # Asked in private (a stray thread id from the platform is ignored): only Marie gets the answer.
+    ask_in(hub, "9", chat=MARIE.platform_id)
+    assert ticket_thread(hub, 2) == (MARIE.platform_id, None)
+    in_group, [to_marie] = answered(hub, "Q-2")
+    assert in_group == [] and (to_marie.chat, to_marie.thread) == (MARIE.platform_id, None)
+
+
+def test_a_question_confirmed_from_another_topic_keeps_the_topic_it_was_asked_in(hub):
+    designate_contact(hub)
+    one(say(hub, QUESTION, thread=TOPIC), "proposal")
+    done = say(hub, "/oui", thread=OTHER_TOPIC)  # typed in another topic of the same forum
+    assert one(done, "escalated").thread == OTHER_TOPIC, "the confirmation is answered where it was typed"
+    assert ticket_thread(hub) == (GROUP, TOPIC)
+    [in_group], _ = answered(hub)
+    assert (in_group.chat, in_group.thread) == (GROUP, TOPIC)
+
+
+def test_a_question_a_moderator_escalates_in_a_topic_is_answered_there(hub):
+    designate_contact(hub)
+    hub.grant_role(MOD, "moderator", community=GROUP, community_name="Soignants 37")
+    say(hub, "/start", chat=MARIE.platform_id, thread=None)  # Marie is known; her message is escalated
+    text = "A-t-on le droit de vendre les visières qu'on imprime ?"
+    done = say(hub, f"/escalader telegram:{MARIE.platform_id} {text}", who=MOD)
+    [to_mod] = [o for o in done if o.kind == "escalated" and not o.direct]
+    [to_marie] = [o for o in done if o.kind == "escalated" and o.direct]
+    assert (to_mod.chat, to_mod.thread, to_marie.thread) == (GROUP, TOPIC, None)
+    assert ticket_thread(hub, 1) == (GROUP, TOPIC)
+    [in_group], _ = answered(hub, "Q-1")
+    assert in_group.thread == TOPIC
+    # The same question again: answers already given come first, with a proposal to confirm, which keeps
+    # the topic the moderator escalated it in even when confirmed from another one.
+    proposal = one(say(hub, f"/escalader telegram:{MARIE.platform_id} {text}", who=MOD), "proposal")
+    assert proposal.thread == TOPIC
+    press(hub, proposal.buttons[0].action, who=MOD, thread=OTHER_TOPIC)
+    assert ticket_thread(hub, 2) == (GROUP, TOPIC)
+    [in_group], _ = answered(hub, "Q-2")
+    assert (in_group.chat, in_group.thread) == (GROUP, TOPIC)
+
+
+def test_a_migrated_chat_keeps_the_topic_of_its_open_questions(hub):
+    designate_contact(hub)
+    ask_in(hub, TOPIC, chat=OLD)
+    assert hub.migrate_chat("telegram", OLD, NEW)["moved"]["escalation"] == 1
+    assert ticket_thread(hub) == (NEW, TOPIC)
+    [in_group], _ = answered(hub)
+    assert (in_group.chat, in_group.thread) == (NEW, TOPIC)
