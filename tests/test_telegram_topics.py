@@ -14,8 +14,9 @@ from sqlmodel import select
 
 from core import jobs
 from core.messages import Identity
-from core.models import AuditEntry, Community, OutboxMessage, Role
+from core.models import AuditEntry, Community, DesignatedContact, OutboxMessage, Person, Role
 from tests.test_telegram_bot import (
+    CONTACT,
     GROUP,
     MARIE,
     NEED_TEXT,
@@ -57,6 +58,34 @@ async def test_button_follow_ups_stay_in_the_topic(bot, tg, hub):
     in_group = [m for m in done if m.chat_id == GROUP]
     assert any("N-1" in t for t in texts(in_group))
     assert [(m.thread, asked_thread(m)) for m in in_group] == [(topic, topic)] * len(in_group)
+
+
+async def test_a_contacts_answer_lands_in_the_topic_the_question_was_asked_in(bot, tg, hub):
+    contact = Speaker(tg, hub, CONTACT)
+    await contact.say("/start")
+    with hub.db.session() as s:
+        person = s.exec(select(Person).where(Person.platform == "telegram",
+                                             Person.platform_id == str(CONTACT))).one()
+        s.add(DesignatedContact(person_id=person.id, topic="legal"))
+    tg.create_topic(GROUP, PAUL, "Autre chose")
+    topic = tg.create_topic(GROUP, MARIE, "Questions")
+    marie = Speaker(tg, hub, MARIE, chat=GROUP)
+    proposal = with_buttons(await marie.say("/question A-t-on le droit de vendre les visières qu'on imprime ?",
+                                            thread=topic))
+    done = await marie.press(proposal, "confirm")
+    [ticket] = [m for m in done if m.chat_id == CONTACT]
+    assert "Q-1" in ticket.plain_text and ticket.thread is None
+    # The answer is written later, in the contact's private chat: no message of Marie's to reply to, so
+    # only the ticket's stored topic brings it back into "Questions" rather than the General topic.
+    before = len(tg.messages(GROUP))
+    answered = await contact.say("/answer Q-1 Non : la vente suppose un marquage CE.")
+    [in_group] = [m for m in answered if m.chat_id == GROUP]
+    assert "marquage CE" in in_group.plain_text and "Q-1" in in_group.plain_text
+    assert (in_group.thread, asked_thread(in_group)) == (topic, topic)
+    assert in_group.params.get("reply_to_message_id") is None
+    [to_marie] = [m for m in answered if m.chat_id == MARIE]
+    assert "marquage CE" in to_marie.plain_text and asked_thread(to_marie) is None
+    assert tg.messages(GROUP)[before:] == [in_group]
 
 
 async def test_a_message_in_the_general_topic_is_answered_without_a_thread(bot, tg, hub):
