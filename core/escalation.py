@@ -536,7 +536,8 @@ def answer(ctx, ticket_id: int | None, text: str, *, public: bool = True) -> Non
     ref = ticket_ref(esc.id)
     ctx.audit("ticket.answered", ref, before={"status": "open"}, after={"status": "answered", "public": public})
     community = ctx.s.get(Community, esc.community_id) if esc.community_id else None
-    posted = public and community is not None  # asked in a group, channel or thread, not in private
+    # Asked in a group, channel or thread, not in private (a forgotten asker's private chat is "").
+    posted = public and community is not None and bool(esc.chat)
     ctx.reply("answer_recorded", "info", ref=ref, public=public, posted=posted)
     asker = ctx.s.get(Person, esc.asker_id) if esc.asker_id else None
     view = {"ref": ref, "question": esc.text, "answer": esc.answer, "contact": ctx.person.display_name,

@@ -97,8 +97,12 @@ def erase_person(s: Session, person: Person, now: datetime) -> None:
     s.exec(update(Offer).where(Offer.maker_id == pid).values(maker_id=None, text="", chat="",
                                                                status="withdrawn"))
     s.exec(update(Commitment).where(Commitment.maker_id == pid).values(maker_id=None))
-    s.exec(update(Escalation).where(Escalation.asker_id == pid).values(asker_id=None, chat="",
-                                                                       asker_named=False))
+    # Their questions stay (answers are reused) without them; one asked in their private chat forgets that
+    # chat, one asked in a group keeps it, so an answer still reaches the group.
+    asked = list(s.exec(select(Escalation.id).where(Escalation.asker_id == pid)))
+    s.exec(update(Escalation).where(Escalation.asker_id == pid, Escalation.platform == person.platform,
+                                    Escalation.chat == old_platform_id).values(chat=""))
+    s.exec(update(Escalation).where(Escalation.asker_id == pid).values(asker_id=None, asker_named=False))
     s.exec(update(Escalation).where(Escalation.contact_id == pid).values(contact_id=None))
     s.exec(update(Escalation).where(Escalation.answered_by == pid).values(answered_by=None))
     s.exec(update(AuditEntry).where(AuditEntry.actor_id == pid).values(actor_id=None))
@@ -111,7 +115,7 @@ def erase_person(s: Session, person: Person, now: datetime) -> None:
     if len(old_name) >= 3:
         s.exec(delete(OutboxMessage).where(or_(OutboxMessage.text.contains(old_name, autoescape=True),
                                                OutboxMessage.title.contains(old_name, autoescape=True))))
-    for esc in s.exec(select(Escalation).where(Escalation.asker_id.is_(None), Escalation.chat == "")):
+    for esc in s.exec(select(Escalation).where(Escalation.id.in_(asked))) if asked else ():
         esc.text = redact_contacts(esc.text)
     s.add(AuditEntry(at=now, actor_id=None, action="person.forgotten", subject=pseudonym(pid)))
     s.delete(person)

@@ -78,3 +78,35 @@ def test_purge_removes_closed_needs_after_retention(hub, clock):
     assert counts["needs"] == 1
     with hub.db.session() as s:
         assert [n.id for n in s.exec(select(Need))] == [2]
+
+
+def test_a_forgotten_askers_questions_are_still_answered_where_they_were_asked(hub):
+    """Forgetting a person keeps their questions (answers are reused): one asked in a group is still
+    answered in the group; one asked in their private chat is answered to nobody, and no message goes to
+    an empty chat."""
+    from core.models import Escalation, OutboxMessage
+
+    lea = maker(hub, "Léa Dupont", "2001")
+    lea_private = Speaker(hub, lea.identity)
+    contact = Speaker(hub, Identity("telegram", "9001", "Dr Martin", "fr"))
+    contact.say("/start")
+    with hub.db.session() as s:
+        person = s.exec(select(Person).where(Person.platform_id == "9001")).one()
+        s.add(DesignatedContact(person_id=person.id, topic="legal"))
+    lea.confirm(lea.say("/question a-t-on le droit de vendre des visières imprimées ?"))
+    lea_private.confirm(lea_private.say("/question faut-il une assurance pour livrer des visières ?"))
+    with hub.db.session() as s:
+        chats = {e.id: e.chat for e in s.exec(select(Escalation))}
+    assert chats == {1: "fabrication", 2: "2001"}
+
+    one(lea_private.press(replies(lea_private.say("/forgetme"))[0].buttons[0].action), "forgotten")
+    with hub.db.session() as s:
+        chats = {e.id: (e.chat, e.asker_id) for e in s.exec(select(Escalation))}
+    assert chats == {1: ("fabrication", None), 2: ("", None)}
+
+    posted = [o for o in contact.say("/answer Q-1 Non, seulement les donner.") if o.kind == "answer"]
+    assert [(o.chat, o.direct) for o in posted] == [("fabrication", False)]
+    posted = [o for o in contact.say("/answer Q-2 Oui, celle du véhicule suffit.") if o.kind == "answer"]
+    assert posted == []
+    with hub.db.session() as s:
+        assert not s.exec(select(OutboxMessage).where(OutboxMessage.chat == "")).all()
