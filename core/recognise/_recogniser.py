@@ -78,6 +78,11 @@ _RECEIVER_AFTER = frozenset({"us", "me"})
 _HAS_SUBJECT = frozenset({"on", "il", "elle", "qui", "y", "ca", "cela", "atelier", "fablab"})
 _BENEFACTIVE = frozenset({"nous", "us", "our", "notre", "nos"})
 _DESIGN_OBJECTS = frozenset({"stl", "lien", "link", "plan", "plans", "patron", "gabarit", "template", "photo", "photos"})
+#: a lack of these is a need: "n'ont aucune protection", "we have no PPE"
+_LACK_OF = frozenset("protection protections materiel equipement equipements equipment ppe epi".split())
+_ANY = frozenset({"any", "some", "encore", "still", "at", "all", "toujours"})
+#: French question words put last: "on les dépose où ?", "c'est combien ?", "on fait comment ?"
+_WH_LAST = frozenset({"ou", "quand", "combien", "comment", "quoi", "lequel", "laquelle", "lesquels", "lesquelles"})
 _DIGITS = re.compile(r"(\d+)(?:([.,])(\d+))?([^\W\d_]*)$")
 _XNUM = re.compile(r"x(\d{1,6})$")
 _MAX_VALUE = 10_000_000
@@ -698,8 +703,12 @@ class Recogniser:
                 k += 1
             return k < n and ctx_at(k, "say_verb") is not None
 
-        ask_sents = {sent[a] for a, b, cats in scoring for cat, _ in cats
-                     if cat == "offer_q" or (cat == "request" and not asks_for_answer(b))}
+        # a weak request ("des makers") inside a question built as one ("pouvons-nous acheter ... ?") leaves the
+        # question standing
+        built_q = {sent[a] for a, b, cats in scoring for cat, w in cats if cat == "question" and w >= 2 and toks[a] != "?"}
+        ask_sents = {sent[a] for a, b, cats in scoring for cat, w in cats
+                     if cat == "offer_q" or (cat == "request" and not asks_for_answer(b)
+                                             and (w >= 2 or sent[a] not in built_q))}
         # a need asked of makers: "Pouvez-vous imprimer 4 pièces pour nos pousse-seringues ?", "Would anyone be able
         # to sew 40 gowns for our care home?" (someone else asked to make, an item, and a count or who it is for)
         asked_at = [(a, b) for a, b, cats in context for cat, _ in cats if cat == "ask_you"] if kept_items else ()
@@ -720,6 +729,26 @@ class Recogniser:
                 ask_sents.add(sent[a])
                 why.append(f"request to makers '{' '.join(toks[a:verb + 1])}'")
                 break
+        item_starts = {mm.i0 for mm in kept_items}
+        for a, b, cats in context:
+            for cat, _ in cats:
+                if cat not in ("lack", "have_you"):
+                    continue
+                k = b
+                while k < n and k < b + 3 and (toks[k] in STOPWORDS or toks[k] in _POSSESSIVES or toks[k] in _ANY):
+                    k += 1
+                if k >= n or sent[k] != sent[a] or conditional(a):
+                    continue
+                if cat == "lack" and (k in item_starts or toks[k] in _LACK_OF):
+                    # "nos aides à domicile n'ont aucune protection", "we have no gowns": a lack of what the hub knows
+                    S["need"] += 2.5
+                    why.append(f"lack of '{' '.join(toks[a:k + 1])}'")
+                elif cat == "have_you" and k in item_starts:
+                    # "vous auriez du gel ?", "do you have any gowns?": a request for things, not a question
+                    S["need"] += 2.5
+                    request = True
+                    ask_sents.add(sent[a])
+                    why.append(f"request '{' '.join(toks[a:k + 1])}'")
         for i, t in enumerate(toks):
             if t in _PAST_PARTICIPLE_STEMS and p.original[p.starts[i]:p.ends[i]].lower().rstrip("s").rstrip("e").endswith("é") \
                     and not (i > 0 and toks[i - 1] in _PASSIVE_TO_COME):  # "pour être livré" is still to come
@@ -766,6 +795,8 @@ class Recogniser:
                         if seen_qmark:
                             continue
                         seen_qmark = True
+                        if a > 0 and toks[a - 1] in _WH_LAST and toks[a - 1] != "ou":
+                            w += 1.5  # "ça coûte combien ?", "on fait comment ?": the question word comes last
                     S["question"] += w
                     why.append(f"question cue '{phrase}'")
                 elif cat in ("thanks", "report", "cancel", "stopped", "news"):
@@ -781,6 +812,14 @@ class Recogniser:
                     why.append(f"{cat} cue '{phrase}'")
                 elif cat.startswith("topic:"):
                     topic[cat[6:]] += w
+        for k, t in enumerate(toks):
+            # "où" (accented, or unaccented right before "?") in a question is "where", not the "or" it folds to
+            if t == "ou" and sent[k] in q_sents and sent[k] not in ask_sents and (
+                    p.original[p.starts[k]:p.ends[k]].lower() == "où" or (k + 1 < n and toks[k + 1] == "?")):
+                S["question"] += 1.5
+                topic["logistics"] += 1.5
+                why.append("question word 'où'")
+                break
         prefixes = cues.prefixes
         for t in (toks if S["question"] > 0 else ()):  # topics only matter for questions
             if len(t) < 2:
