@@ -618,3 +618,30 @@ def test_topic_prefixes_leave_unrelated_words_alone(word):
 def test_topics_of_questions_with_such_words(rec, text, topic):
     r = rec.recognise(text, sent_at=WED)
     assert (r.intent, r.topic) == ("question", topic)
+
+
+# ---------------------------------------------------------------- counts: in words after the item, as a start, of
+# things we own, and generic nouns standing for the item
+@pytest.mark.parametrize("text, expected", [
+    ("L'EHPAD de Saumur cherche des surblouses, trois cents pour commencer.", {"gown": 300}),
+    ("We're after face shields for the ward: fifty to start with, more next week.", {"face_shield": 50}),
+    ("Il nous faut des attache-masques, quarante pour le moment", {"ear_saver": 40}),
+    # owned equipment counted with "of our" / "de nos" is no count asked for
+    ("Three of our ventilators are out of order. We need 3 replacement parts by Friday.", {"spare_part": 3}),
+    ("Deux de nos pousse-seringues ne marchent plus, il nous faudrait 2 pièces de remplacement.", {"spare_part": 2}),
+    # "appareils", "devices" stand for the equipment named before
+    ("Notre service manque de pousse-seringues : 3 appareils nous dépanneraient.", {"spare_part": 3}),
+    ("We are short of ventilators, 2 devices would already help a lot.", {"ventilator": 2}),
+])
+def test_counts_of_round_3(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert items(r) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Besoin de visières, deux modèles possibles, pour le CHU de Caen", {"face_shield": None}),
+    ("We need gowns, two sizes if you can, for our hospice", {"gown": None}),
+])
+def test_words_after_the_item_that_count_something_else(rec, text, expected):
+    assert items(rec.recognise(text, sent_at=WED)) == expected

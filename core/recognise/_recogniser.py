@@ -81,6 +81,7 @@ _DESIGN_OBJECTS = frozenset({"stl", "lien", "link", "plan", "plans", "patron", "
 #: a lack of these is a need: "n'ont aucune protection", "we have no PPE"
 _LACK_OF = frozenset("protection protections materiel equipement equipements equipment ppe epi".split())
 _ANY = frozenset({"any", "some", "encore", "still", "at", "all", "toujours"})
+_OWN = frozenset({"our", "my", "nos", "mes", "notre"})
 #: French question words put last: "on les dépose où ?", "c'est combien ?", "on fait comment ?"
 _WH_LAST = frozenset({"ou", "quand", "combien", "comment", "quoi", "lequel", "laquelle", "lesquels", "lesquelles"})
 _DIGITS = re.compile(r"(\d+)(?:([.,])(\d+))?([^\W\d_]*)$")
@@ -435,6 +436,7 @@ class Recogniser:
         rate_at: list[int] = []  # counts given per day or week: "100 par jour", "80 a day"
         month_words = MONTHS
         cap_tokens = {k for mm in mentions if mm.kind == CAPABILITY for k in range(mm.i0, mm.i1)}
+        item_ends = {mm.i1 for mm in kept_items}
 
         def prev_item(i: int, same_sentence: bool, window: int = 10_000) -> _Mention | None:
             best = None
@@ -618,6 +620,8 @@ class Recogniser:
                 continue
             if prev in month_words or nxt in month_words:
                 continue
+            if nxt in ("of", "de", "d") and b + 1 < n and toks[b + 1] in _OWN:
+                continue  # "two of our pumps", "deux de nos respirateurs": things we have, not a count asked for
             if nxt in ("par", "per") and b + 1 < n and toks[b + 1][:1].isalpha() and not is_rate(b):
                 continue  # "2 par résident", "2 per person": a share, not a count
             if (nxt == "/" and b + 1 < n and toks[b + 1][:1].isdigit()) or (prev == "/" and a > 1 and toks[a - 2][:1].isdigit()):
@@ -664,8 +668,9 @@ class Recogniser:
                 # "il nous en faudrait 200", "il leur en faut deux cents": a count, in figures or in words
                 attach(prev_item(a, False) or next_item(a, False), value, a, b, "'en' refers to the item")
                 continue
-            if is_word and not vague and value not in APPROX_NOUNS.values():
-                continue
+            if is_word and not vague and value not in APPROX_NOUNS.values() and not (
+                    (prev in (",", ":") and (a - 1) in item_ends) or ctx_at(b, "start_qty") is not None):
+                continue  # a count in words only right after its item ("des écouvillons, deux cents") or as a start
             if last_attach and a - 1 - last_attach[-1][1] <= 4 and (
                     prev == "+" or (prev in ("et", "and", ",") and nxt in cues.variant_words)):
                 item_id = last_attach[-1][0]
