@@ -645,3 +645,67 @@ def test_counts_of_round_3(rec, text, expected):
 ])
 def test_words_after_the_item_that_count_something_else(rec, text, expected):
     assert items(rec.recognise(text, sent_at=WED)) == expected
+
+
+# ---------------------------------------------------------------- items already received are not asked for
+@pytest.mark.parametrize("text, expected", [
+    ("Merci, on a bien reçu les 30 visières ! Par contre il nous faudrait 20 surblouses pour l'EHPAD de Guéret.",
+     {"gown": 20}),
+    ("We already received ear savers from you, thanks. Now we need 15 gowns for the night shift.", {"gown": 15}),
+])
+def test_items_already_received_are_set_aside(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert items(r) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Nous n'avons toujours pas reçu de visières, il nous en faut 40 pour la maison de retraite.", {"face_shield": 40}),
+    ("Bonjour, on a reçu une demande de surblouses de la clinique, il en faudrait 25.", {"gown": 25}),
+    ("We haven't received any gowns yet and still need 30.", {"gown": 30}),
+])
+def test_items_awaited_or_requested_stay(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert items(r) == expected
+
+
+# ---------------------------------------------------------------- work done, told, is no offer
+@pytest.mark.parametrize("text", [
+    "On a tellement cousu de surblouses ce mois-ci que la machine fume 😅",
+    "J'ai déjà imprimé 400 attache-masques depuis mars, record perso !",
+    "We've sewn so many gowns this week that I dream in seams",
+])
+def test_work_done_told_is_other(rec, text):
+    assert rec.recognise(text, sent_at=WED).intent == "other"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("J'ai imprimé 60 visières cette semaine, dispo pour qui en a besoin à Albi", {"face_shield": 60}),
+    ("I've printed 80 ear savers, anyone want them? Based in Hull.", {"ear_saver": 80}),
+])
+def test_work_done_then_offered_is_an_offer(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "offer"
+    assert items(r) == expected
+
+
+# ---------------------------------------------------------------- polls of fellow makers are chat
+@pytest.mark.parametrize("text, intent", [
+    ("Qui d'autre fait tourner sa machine à coudre à minuit ? 🌙", "other"),
+    ("Who else has a printer running in the kitchen tonight? 😄", "other"),
+    ("Qui d'autre a des soucis de warping avec le PETG sur une Ender 3 ?", "question"),
+])
+def test_polls_of_fellow_makers(rec, text, intent):
+    assert rec.recognise(text, sent_at=WED).intent == intent
+
+
+# ---------------------------------------------------------------- wearing and changing protection is sanitary
+@pytest.mark.parametrize("text, topic", [
+    ("Combien de temps peut-on porter un masque en tissu avant de le changer ?", "sanitary"),
+    ("Should carers change visors between two residents or can they keep the same one all day?", "sanitary"),
+    ("Can a face shield be worn over glasses during care?", "sanitary"),
+])
+def test_wearing_and_changing_protection_is_sanitary(rec, text, topic):
+    r = rec.recognise(text, sent_at=WED)
+    assert (r.intent, r.topic) == ("question", topic)

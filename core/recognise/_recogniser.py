@@ -81,6 +81,11 @@ _DESIGN_OBJECTS = frozenset({"stl", "lien", "link", "plan", "plans", "patron", "
 #: a lack of these is a need: "n'ont aucune protection", "we have no PPE"
 _LACK_OF = frozenset("protection protections materiel equipement equipements equipment ppe epi".split())
 _ANY = frozenset({"any", "some", "encore", "still", "at", "all", "toujours"})
+#: past participles of making, and what may come between them and "have": "j'ai déjà cousu", "we've printed"
+_MADE = frozenset("imprime imprimes imprimee imprimees cousu cousus cousue cousues fabrique fabriques fabriquee "
+                  "fabriquees decoupe decoupes decoupees printed sewn sewed made produced manufactured".split())
+_HAVE = frozenset({"ai", "a", "avons", "avez", "ont", "ve", "have", "has", "had"})
+_ADVERBS = frozenset("deja tellement beaucoup bien enfin trop tant already so just finally".split())
 _OWN = frozenset({"our", "my", "nos", "mes", "notre"})
 #: French question words put last: "on les dépose où ?", "c'est combien ?", "on fait comment ?"
 _WH_LAST = frozenset({"ou", "quand", "combien", "comment", "quoi", "lequel", "laquelle", "lesquels", "lesquelles"})
@@ -330,10 +335,14 @@ class Recogniser:
             return any(is_if(k) and clause[k] == clause[a] for k in range(max(0, a - 6), a)) or any(
                 k < a and sent[k] == sent[a] for k, _b in repair_at)
 
+        def negated(a: int) -> bool:
+            """Is the cue at `a` negated ("nous n'avons pas reçu", "we haven't received")?"""
+            return any(toks[k] in _NEG_BEFORE_NEED or toks[k] == "t" for k in range(max(0, a - 3), a))
+
         report_at: list[int] = []
         for a, b, cats in scoring:
             for cat, _w in cats:
-                if cat in ("stopped", "cancel", "report") and not conditional(a):
+                if cat in ("stopped", "cancel", "report") and not conditional(a) and not (cat == "report" and negated(a)):
                     clause_ctx.setdefault(clause[a], set()).add(cat)
                     if cat == "report":
                         report_at.append(b)
@@ -360,6 +369,18 @@ class Recogniser:
             for a, b, cats in context for cat, _ in cats
         )
 
+        def received_before(i: int) -> bool:
+            """Is the item at `i` one already received ("on a bien reçu 20 visières", "we received gowns"), not one
+            still awaited ("nous n'avons pas reçu les blouses") or a request received ("reçu une demande de")?"""
+            for a in range(max(0, i - 6), i):
+                b = ctx_at(a, "received")
+                if b is None or b > i or clause[a] != clause[i]:
+                    continue
+                if all(toks[k] in STOPWORDS or toks[k] in _POSSESSIVES or toks[k][0].isdigit() for k in range(b, i)) \
+                        and not negated(a):
+                    return True
+            return False
+
         # ---- items and capabilities
         mentions = self._mentions(toks, p)
         for mm in mentions:
@@ -374,6 +395,8 @@ class Recogniser:
                     mm.kept, mm.why = False, "equipment to repair"
                 elif any(b <= mm.i0 and mm.i0 - b <= 6 and clause[b - 1] == clause[mm.i0] for b in report_at):
                     mm.kept, mm.why = False, "already made or delivered"  # "j'ai fini la commande de visières"
+                elif received_before(mm.i0):
+                    mm.kept, mm.why = False, "already received"  # "nous avons déjà reçu des visières"
                 elif ctx_before(mm.i0, "cargo", 4) and any(x.kind == CAPABILITY and x.id == "transport" and x.i1 <= mm.i0
                                                             and sent[x.i0] == sent[mm.i0] for x in mentions):
                     mm.kept, mm.why = False, "what would be carried"
@@ -631,7 +654,9 @@ class Recogniser:
             if not is_word and 1900 <= value <= 2100 and not item_after(b) and not (
                     nxt in words.get("unit", ()) or is_rate(b)):
                 continue  # a year
-            if "report_ctx" in clause_ctx.get(clause[a], ()) and ctx_before(a, "report_ctx", 8):
+            if "report_ctx" in clause_ctx.get(clause[a], ()) and any(
+                    ctx_at(k, "report_ctx") is not None and clause[k] == clause[a] and not negated(k)
+                    for k in range(max(0, a - 8), a)):
                 continue  # "on en a reçu 10"
             # attach
             target = item_after(b)
@@ -755,10 +780,22 @@ class Recogniser:
                     ask_sents.add(sent[a])
                     why.append(f"request '{' '.join(toks[a:k + 1])}'")
         for i, t in enumerate(toks):
+            if t in _MADE and sent[i] not in q_sents and not conditional(i):
+                # "j'ai tellement imprimé de visières que...", "we've sewn 300 gowns": work done, told
+                k = i - 1
+                while k > 0 and i - k <= 2 and toks[k] in _ADVERBS:
+                    k -= 1
+                if k > 0 and toks[k] in _HAVE and (toks[k] != "a" or toks[k - 1] in _HAS_SUBJECT):
+                    S["other"] += 2.0
+                    why.append(f"work done '{' '.join(toks[k:i + 1])}'")
+                    break
+        for i, t in enumerate(toks):
             if t in _PAST_PARTICIPLE_STEMS and p.original[p.starts[i]:p.ends[i]].lower().rstrip("s").rstrip("e").endswith("é") \
                     and not (i > 0 and toks[i - 1] in _PASSIVE_TO_COME):  # "pour être livré" is still to come
                 S["other"] += 3.0
                 why.append(f"report cue '{p.original[p.starts[i]:p.ends[i]]}'")
+        need_sent_last = max((sent[a] for a, b, cats in scoring for cat, w in cats if cat == "need" and w >= 2.5),
+                             default=-1)
         for a, b, cats in scoring:
             phrase = " ".join(toks[a:b])
             in_q = sent[a] in q_sents
@@ -813,6 +850,12 @@ class Recogniser:
                         ww *= 0.3  # "je n'ai plus de clients" is not "je n'ai plus d'imprimante"
                     if in_q and cat in ("cancel", "report", "stopped"):
                         ww *= 0.3  # "est-on couverts par l'assurance ?" asks, it does not report
+                    if cat == "report":
+                        if negated(a):
+                            why.append(f"report cue '{phrase}' ignored: negated")  # "we haven't received any"
+                            continue
+                        if sent[a] < need_sent_last:
+                            ww *= 0.4  # "bien reçu les visières ! il nous faudrait des blouses": a new need follows
                     S["other"] += ww
                     why.append(f"{cat} cue '{phrase}'")
                 elif cat.startswith("topic:"):
