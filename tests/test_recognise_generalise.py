@@ -709,3 +709,33 @@ def test_polls_of_fellow_makers(rec, text, intent):
 def test_wearing_and_changing_protection_is_sanitary(rec, text, topic):
     r = rec.recognise(text, sent_at=WED)
     assert (r.intent, r.topic) == ("question", topic)
+
+
+# ---------------------------------------------------------------- a weekday told in the past is no deadline
+@pytest.mark.parametrize("text, deadline", [
+    # WED is Wednesday 15 April 2020
+    ("Nous avons rouvert l'accueil de jour mardi. Il nous faudrait 20 visières.", None),
+    ("La pharmacie a reçu son stock vendredi, mais il nous manque encore 50 flacons de gel hydroalcoolique.", None),
+    ("We opened a second covid ward on Monday and need 30 gowns.", None),
+    ("Depuis lundi dernier on manque de surblouses, une vingtaine svp", None),
+    # still deadlines: a deadline word, a plan, "prochain", or a clause of its own
+    ("Nous avons reçu vos visières, il nous faudrait 20 blouses vendredi.", "2020-04-17"),
+    ("On a prévu d'ouvrir lundi, il nous faut 15 visières pour lundi.", "2020-04-20"),
+    ("We've been asked to open a ward, we need 10 visors by Monday.", "2020-04-20"),
+    ("Il nous faut 12 surblouses, livraison vendredi si possible.", "2020-04-17"),
+])
+def test_a_weekday_told_in_the_past_is_no_deadline(rec, text, deadline):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert (r.deadline.isoformat() if r.deadline else None) == deadline
+
+
+@pytest.mark.parametrize("text, deadline", [
+    # chat with no commas: the clause runs on to the weekday
+    ("y a plus de visières a l'EHPAD il en faudrait 30 lundi", "2020-04-20"),
+    ("il y a du monde aux urgences il nous faut 10 surblouses mardi", "2020-04-21"),
+    ("livraison a coté de la mairie 15 visières vendredi svp", "2020-04-17"),
+])
+def test_words_that_only_look_like_a_past_participle(rec, text, deadline):
+    r = rec.recognise(text, sent_at=WED)
+    assert (r.deadline.isoformat() if r.deadline else None) == deadline

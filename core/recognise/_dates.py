@@ -62,6 +62,21 @@ _NON_DEADLINE_LEADS = {"des", "from", "a partir de", "a partir du", "depuis", "s
 _STRONG_LEADS = {"avant", "pour", "d'ici", "d ici", "by", "before", "until", "till", "jusqu'a", "jusqu a",
                  "au plus tard", "au plus tard le", "deadline", "delai", "pour le", "avant le", "d'ici le", "sous",
                  "within", "dans", "in", "en moins de", "under"}
+# A weekday said of something already done ("nous avons ouvert un secteur lundi", "we opened a ward on Monday",
+# "lundi dernier", "last Monday") dates the past, not a deadline. Read on the original text: accents tell a past
+# participle ("ouvert", "livré") from other words.
+_PAST_WEEKDAY = re.compile(rf"\b(?:{_WD})\s{{1,2}}(?:dernier|derniere|passe)\b|\blast\s{{1,2}}(?:{_WD})\b")
+_PLANNED = (r"(?!c[ôo]t[ée]|pr[ée]vu|programm[ée]|planifi[ée]|fix[ée]|command[ée]|demand[ée]|souhait[ée]|"
+            r"pass[ée]\s+commande|(?:du|plus|tous|trois|vous|nous|sous|puis|depuis|mais|jamais|dessus|dessous|"
+            r"lui|tout|ici|jus)\b)")
+_PAST_CLAUSE = re.compile(
+    r"(?i)(?:\b(?:j'|j’|je\s+|nous\s+|vous\s+|ils\s+|elles\s+|tu\s+)(?:ai|as|avons|avez|ont)"
+    r"|\b\w+\s+a)\s+(?:(?:d[ée]j[àa]|bien|enfin|juste|tout|encore)\s+){0,2}" + _PLANNED +
+    r"(?:\w+(?:é|ée|és|ées|ert|erts|erte|ertes|u|us|ue|ues|is|it|its)\b)"
+    r"|\b(?:we|i|they|he|she)\s+(?:(?:already|just|finally)\s+)?(?!need)(?:\w{2,}ed|got|had|began|sent|took|made|"
+    r"came|went)\b|\b(?:we|i|they)\s*(?:'ve|’ve|\s+have|\s+had)\s+(?:(?:already|just)\s+)?(?:\w{2,}ed|got|been|"
+    r"sent|made|begun|taken)\b")
+_CLAUSE_SEP = re.compile(r"[.,;:!?\n]")
 _HINT = re.compile(r"\d|demain|tomorrow|today|aujourd|soir|tonight|midi|semaine|week|fin|end|" + _WD)
 
 
@@ -146,11 +161,23 @@ def _exact(y: int, m: int, d: int) -> date | None:
         return None
 
 
-def find_deadline(norm: str, today: date) -> tuple[date, str, bool] | None:
+def _said_of_the_past(original: str, norm: str, start: int, end: int) -> bool:
+    """Does the weekday at norm[start:end] date something already done, in its own clause?"""
+    if _PAST_WEEKDAY.match(norm, start) or norm[max(0, start - 6):start].endswith("last "):
+        return True
+    lo = max((m.end() for m in _CLAUSE_SEP.finditer(norm, max(0, start - 200), start)), default=max(0, start - 200))
+    nxt = _CLAUSE_SEP.search(norm, end)
+    hi = nxt.start() if nxt else len(norm)
+    return _PAST_CLAUSE.search(original, lo, hi) is not None
+
+
+def find_deadline(norm: str, today: date, original: str | None = None) -> tuple[date, str, bool] | None:
     """The deadline named in folded text, the words it came from and whether a deadline word introduced it.
 
     A date introduced by a deadline word ("avant", "pour", "by", "sous", "d'ici") wins over a bare one;
-    dates introduced by "from", "à partir du", "depuis" are never deadlines.
+    dates introduced by "from", "à partir du", "depuis" are never deadlines. Given the `original` text (same
+    length as `norm`), a weekday with no deadline word in a clause told in the past ("nous avons ouvert un
+    service lundi") is no deadline either.
     """
     if not _HINT.search(norm):
         return None
@@ -166,6 +193,9 @@ def find_deadline(norm: str, today: date) -> tuple[date, str, bool] | None:
                 lead = lm.group("lead")
                 start = lm.start("lead")
         if lead in _NON_DEADLINE_LEADS:
+            continue
+        if kind == "weekday" and lead not in _STRONG_LEADS and not g.get("weekday_next") and original is not None \
+                and len(original) == len(norm) and _said_of_the_past(original, norm, m.start(), m.end()):
             continue
         try:
             when = _resolve(kind, g, today)

@@ -888,7 +888,7 @@ class Recogniser:
         deadline_hint = None
         today = _local_date(sent_at, tz)
         if n_items or S["need"] > 0:
-            deadline_hint = find_deadline(p.norm, today)
+            deadline_hint = find_deadline(p.norm, today, p.original)
         if n_items:
             S["need"] += 0.5 * min(institutions, 2)
             if deadline_hint and deadline_hint[2]:
