@@ -739,3 +739,50 @@ def test_a_weekday_told_in_the_past_is_no_deadline(rec, text, deadline):
 def test_words_that_only_look_like_a_past_participle(rec, text, deadline):
     r = rec.recognise(text, sent_at=WED)
     assert (r.deadline.isoformat() if r.deadline else None) == deadline
+
+
+# ---------------------------------------------------------------- where goods go is less telling than where one is
+@pytest.mark.parametrize("text, intent, place", [
+    ("Infirmière à la clinique de Sens. Il nous faut 20 surblouses, on peut passer les chercher à Auxerre.",
+     "need", ("Sens", "89")),
+    ("EHPAD de Murat : besoin de 15 visières, vous pouvez les déposer à Aurillac ou à Saint-Flour.",
+     "need", ("Murat", "15")),
+    ("Fablab de Lannion, 30 visières prêtes, je peux les livrer à Morlaix ou à Guingamp.", "offer", ("Lannion", "22")),
+    # a destination alone is still the place
+    ("Besoin de 25 visières livrées à Montauban avant vendredi", "need", ("Montauban", "82")),
+    ("Je peux livrer à Crest des attache-masques, j'en ai 200", "offer", ("Crest", "26")),
+])
+def test_where_goods_go_ranks_below_where_one_is(rec, text, intent, place):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == intent
+    assert place_of(r) == place
+
+
+@pytest.mark.parametrize("text, place", [
+    # a town whose name is also a common word, right after an institution's "de"
+    ("Bonjour, l'hôpital de Sens cherche 30 surblouses pour la réa.", ("Sens", "89")),
+    ("ICU nurse at the hospital of Eu: we need 12 face shields.", None),  # "of": no cue for a common word
+    ("Le centre hospitalier d'Orange aurait besoin de 40 visières.", ("Orange", "84")),
+])
+def test_common_word_towns_after_an_institution(rec, text, place):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert place_of(r) == place
+
+
+@pytest.mark.parametrize("text, place", [
+    ("on a du mal à trouver du sens à tout ça, besoin de 10 visières pour le cabinet", None),
+    ("Nous sommes à la pharmacie de garde, il nous faut du gel hydroalcoolique en orange ou en bleu", None),
+])
+def test_common_words_stay_words(rec, text, place):
+    assert place_of(rec.recognise(text, sent_at=WED)) == place
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Il nous faut 40 surblouses livrées à l'EHPAD avant lundi", {"gown": 40}),
+    ("We urgently need 20 visors delivered to the ward, please.", {"face_shield": 20}),
+])
+def test_what_a_need_wants_delivered_is_no_report(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert items(r) == expected

@@ -199,6 +199,14 @@ _WHERE_VERBS = frozenset({
     "travaille", "dispo", "disponible", "disponibles", "located", "based", "live", "lives", "living",
     "work", "works", "am", "are", "is", "stationed", "here", "ici", "perso", "domicile", "moi", "nous"
 })
+# Verbs of carrying goods: the place after them ("livrer à", "récupérer sur", "deliver to") is where goods go.
+_CARRY_VERBS = frozenset({
+    "chercher", "recuperer", "recupere", "livrer", "livre", "livrons", "livrez", "livrees", "livres", "deposer",
+    "depose", "deposons", "deposez", "envoyer", "envoie", "envoyons", "envoyez", "expedier", "expedie", "apporter",
+    "apporte", "apportons", "amener", "ramener", "deliver", "delivered", "delivering", "send", "sent", "ship",
+    "shipped", "collect", "collected", "bring", "brought", "drop", "off", "up", "fetch", "pick"
+})
+_CARRY_FILLERS = frozenset({"les", "la", "le", "l", "them", "it", "these", "those", "off", "up", "vous", "nous", "leur"})
 _FILLERS = frozenset({
     "beaucoup", "bien", "encore", "aussi", "le", "la", "les", "lui", "leur", "tout", "grand", "gros",
     "infiniment", "so", "much", "it", "them", "this"
@@ -623,6 +631,8 @@ class Gazetteer:
                 continue
             level = self._accept(toks, spans, text, i, length, name_key, hit, via_article)
             if level is not None:
+                if level > 1 and _destination(toks, i):
+                    level = 1  # "venir les chercher à Valence": where goods go, less telling than where one is
                 return _Match(level, i, length, hit[0])
             if length > 1 and self._entries[hit[0][0]].name_key == name_key:
                 # A full compound name, not taken: none of its parts is a place either.
@@ -708,7 +718,9 @@ class Gazetteer:
         if zipf and capitalised and population >= 100000 and exact and (level or not initial):
             zipf = 0.0  # "Paris", "Nice", "Tours": the city, when written with a capital
         if zipf >= 5.0:
-            return level if capitalised and level == 3 else None
+            # "à Nice", and "l'hôpital (local) de Die": a capitalised common word right after an institution's "de"
+            institution_de = level == 2 and strong_evidence and prev in ("de", "d") and exact
+            return level if capitalised and (level == 3 or institution_de) else None
         if zipf > 0.0:
             if not exact and population < 5000:
                 return None  # "à Vincent" is not Vincent-Froideville
@@ -792,6 +804,19 @@ class Gazetteer:
             return None
         hit = self._names[best[0]]
         return _Match(2, i, best[2], hit[0])
+
+
+def _destination(toks: list[str], i: int) -> bool:
+    """Is the name at toks[i] where goods are taken or fetched ("livrer à Crest", "les chercher à Valence", "drop them
+    off in Hull"), after "à"/"sur"/"to"/"in" and a verb of carrying (maybe a pronoun or particle between)?"""
+    if i < 2 or toks[i - 1] not in _DIRECT_CUES:
+        return False
+    k = i - 2
+    if toks[k] in ("ou", "et", "or", "and"):  # "à Valence ou à Crest": as the place it is coordinated with
+        return any(toks[j - 1] in _DIRECT_CUES and _destination(toks, j) for j in range(k - 1, max(1, k - 5), -1))
+    if k > 0 and toks[k] in _CARRY_FILLERS:
+        k -= 1
+    return toks[k] in _CARRY_VERBS
 
 
 def _unit_before(toks: list[str], spans, text: str, k: int) -> bool:

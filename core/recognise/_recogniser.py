@@ -779,6 +779,16 @@ class Recogniser:
                     request = True
                     ask_sents.add(sent[a])
                     why.append(f"request '{' '.join(toks[a:k + 1])}'")
+        need_sent_last = max((sent[a] for a, b, cats in scoring for cat, w in cats if cat == "need" and w >= 2.5),
+                             default=-1)
+        # what a need asks for, delivered: "besoin de 25 visières livrées à Montauban", "we need gowns delivered"
+        first_need: dict[int, int] = {}
+        for a, b, cats in scoring:
+            if any(cat == "need" and w >= 2.5 for cat, w in cats):
+                first_need.setdefault(clause[a], a)
+
+        def wanted(i: int) -> bool:
+            return first_need.get(clause[i], n) < i
         for i, t in enumerate(toks):
             if t in _MADE and sent[i] not in q_sents and not conditional(i):
                 # "j'ai tellement imprimé de visières que...", "we've sewn 300 gowns": work done, told
@@ -791,11 +801,9 @@ class Recogniser:
                     break
         for i, t in enumerate(toks):
             if t in _PAST_PARTICIPLE_STEMS and p.original[p.starts[i]:p.ends[i]].lower().rstrip("s").rstrip("e").endswith("é") \
-                    and not (i > 0 and toks[i - 1] in _PASSIVE_TO_COME):  # "pour être livré" is still to come
+                    and not (i > 0 and toks[i - 1] in _PASSIVE_TO_COME) and not wanted(i):  # "pour être livré"
                 S["other"] += 3.0
                 why.append(f"report cue '{p.original[p.starts[i]:p.ends[i]]}'")
-        need_sent_last = max((sent[a] for a, b, cats in scoring for cat, w in cats if cat == "need" and w >= 2.5),
-                             default=-1)
         for a, b, cats in scoring:
             phrase = " ".join(toks[a:b])
             in_q = sent[a] in q_sents
@@ -851,6 +859,9 @@ class Recogniser:
                     if in_q and cat in ("cancel", "report", "stopped"):
                         ww *= 0.3  # "est-on couverts par l'assurance ?" asks, it does not report
                     if cat == "report":
+                        if wanted(a):
+                            why.append(f"report cue '{phrase}' ignored: what a need asks for")
+                            continue
                         if negated(a):
                             why.append(f"report cue '{phrase}' ignored: negated")  # "we haven't received any"
                             continue
