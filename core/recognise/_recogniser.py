@@ -783,7 +783,7 @@ class Recogniser:
                              default=-1)
         # what a need asks for, delivered: "besoin de 25 visières livrées à Montauban", "we need gowns delivered"
         first_need: dict[int, int] = {}
-        for a, b, cats in scoring:
+        for a, _b, cats in scoring:
             if any(cat == "need" and w >= 2.5 for cat, w in cats):
                 first_need.setdefault(clause[a], a)
 
