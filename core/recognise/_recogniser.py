@@ -89,6 +89,15 @@ _ADVERBS = frozenset("deja tellement beaucoup bien enfin trop tant already so ju
 _OWN = frozenset({"our", "my", "nos", "mes", "notre"})
 #: French question words put last: "on les dépose où ?", "c'est combien ?", "on fait comment ?"
 _WH_LAST = frozenset({"ou", "quand", "combien", "comment", "quoi", "lequel", "laquelle", "lesquels", "lesquelles"})
+#: before a figure given up: "60 rather than 40", "80 au lieu de 50", "plutôt que 30", "instead of 20"
+_REPLACED = (" rather than", " instead of", " au lieu de", " au lieu des", " plutot que", " et non", " and not", " not")
+#: before a total that restates a share: "2 chacun, donc 180", "soit environ 220", "so 90", "that's 60 in all"
+_SO = frozenset({"donc", "soit", "so", "that s", "au total", "en tout", "in total", "that makes", "makes", "i e"})
+#: a count of what is had: "nous avons 4 boîtes", "we've got 3 ventilators" (then "2 de plus", "2 more" is the ask)
+_HAVE_NOW = frozenset({"avons", "ai", "got", "have", "possedons", "disposons"})
+_MORE = frozenset({"more", "extra", "additional", "supplementaires", "supplementaire", "additionnels",
+                   "additionnelles"})
+_PIECES = frozenset({"piece", "pieces", "composant", "composants", "component", "components"})
 _DIGITS = re.compile(r"(\d+)(?:([.,])(\d+))?([^\W\d_]*)$")
 _XNUM = re.compile(r"x(\d{1,6})$")
 _MAX_VALUE = 10_000_000
@@ -532,11 +541,21 @@ class Recogniser:
                 base = qty_strong.get(mm.id)
                 if base is None and how == _ADDED:  # "une centaine de masques adultes + 20 enfants"
                     base = qty_vague.get(mm.id)
+                if restated or (more and mm.id in owned_qty):
+                    # "2 masques chacun, donc 180", "30 each, so 90 in all": the total replaces its parts;
+                    # "nous en avons 4, il en faudrait 2 de plus": what is had is not asked for
+                    base = None
                 qty_strong[mm.id] = (base or 0) + value
+                if owned:
+                    owned_qty.add(mm.id)
+                else:
+                    owned_qty.discard(mm.id)
                 last_attach.append((mm.id, b))
             qty_why.append(f"quantity {value} for {mm.id} ({how} '{p.original[p.starts[a]:p.ends[b - 1]]}')")
             return True
 
+        restated = owned = more = False
+        owned_qty: set[str] = set()
         i = 0
         while i < n:
             t = toks[i]
@@ -658,10 +677,22 @@ class Recogniser:
                     ctx_at(k, "report_ctx") is not None and clause[k] == clause[a] and not negated(k)
                     for k in range(max(0, a - 8), a)):
                 continue  # "on en a reçu 10"
+            back = " " + " ".join(toks[max(0, a - 3):a])
+            if back.endswith(_REPLACED):
+                continue  # "60 face shields rather than 40", "80 au lieu de 50": the figure given up
+            k = a - 1
+            while k >= 0 and a - k <= 2 and ctx_at(k, "approx") is not None:
+                k -= 1
+            restated = k >= 0 and (toks[k] in _SO or " ".join(toks[max(0, k - 1):k + 1]) in _SO)
+            owned = any(toks[k] in _HAVE_NOW for k in range(max(0, a - 3), a)) and not restated
+            more = (nxt == "de" and b + 1 < n and toks[b + 1] == "plus") or nxt in _MORE
             # attach
             target = item_after(b)
             if target is not None:
-                attach(target, value, a, target.i1, "count before the item")
+                # "deux pousse-seringues à l'arrêt, il nous faut 2 pièces": a count of machines is no count of parts
+                machines = target.id == cues.equipment_part and not any(
+                    toks[k] in cues.part_words or toks[k] in _PIECES for k in range(target.i0, target.i1))
+                attach(target, value, a, target.i1, "count before the item", weak=machines)
                 continue
             if is_word and value == 1 and t in ARTICLES and b == a + 1:
                 continue
