@@ -12,7 +12,13 @@ under what it reaches after them. heldout_6.jsonl (110 messages) was written aft
 untouched (intent macro F1 0.943, intent accuracy 0.945, item F1 0.953, capability F1 1.000, quantity 0.944, place
 0.945 with a false place rate of 0.000, deadline 1.000 with 1 false deadline, topic 0.880); the "round 3" section of
 tests/test_recognise_generalise.py then fixed the phenomena behind its errors, and its floors sit a little under what
-it reaches after them. Labels follow the shared corpus README conventions.
+it reaches after them. heldout_7.jsonl (120 harder messages: long mixed messages, replies and follow-ups, unusual
+requesters, slang, English from foreign makers, communes that are common words, Corsica, overseas) was written after
+the round 3 fixes and scored once, untouched (intent macro F1 0.880, intent accuracy 0.883, item F1 0.889, capability
+F1 0.877, quantity 0.857, place 0.839 with a false place rate of 0.017, deadline 0.952 with 0 false deadlines, topic
+0.929); the "round 4" section of tests/test_recognise_generalise.py then fixed some of the phenomena behind its
+errors, and its floors sit a little under what it reaches after them. Labels follow the shared corpus README
+conventions.
 The metrics are computed here rather than imported from the shared scorer, so the test stands on its own.
 """
 
@@ -42,6 +48,9 @@ FLOORS = {
     "heldout_6.jsonl": {"intent_accuracy": 0.96, "intent_macro_f1": 0.96, "item_f1": 0.96, "capability_f1": 0.96,
                         "quantity_accuracy": 0.95, "place_accuracy": 0.95, "deadline_accuracy": 0.95,
                         "topic_accuracy": 0.92, "max_deadline_false": 1, "max_place_false_rate": 0.05},
+    "heldout_7.jsonl": {"intent_accuracy": 0.89, "intent_macro_f1": 0.89, "item_f1": 0.92, "capability_f1": 0.85,
+                        "quantity_accuracy": 0.92, "place_accuracy": 0.87, "deadline_accuracy": 0.92,
+                        "topic_accuracy": 0.90, "max_deadline_false": 1, "max_place_false_rate": 0.05},
 }
 INTENTS = ("need", "offer", "question", "other")
 
