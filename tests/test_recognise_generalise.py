@@ -872,3 +872,57 @@ def test_round4_item_names(rec, text, expected):
 ])
 def test_round4_chat_stays_chat(rec, text):
     assert rec.recognise(text, sent_at=WED).intent != "need"
+
+
+# ---------------------------------------------------------------- round 5 (phenomena behind heldout_8's errors)
+@pytest.mark.parametrize("text, expected", [
+    # a requester's wish is a need; offering to fetch what one asks for is no offer
+    ("Kiné à Dieppe, je voudrais 4 surblouses, je peux passer les chercher demain.", {"gown": 4}),
+    ("Bonjour, j'aimerais 10 masques en tissu pour mon cabinet, on peut venir les récupérer.", {"fabric_mask": 10}),
+    ("The headteacher wants 40 face shields for the staff room.", {"face_shield": 40}),
+    ("Our surgery would like 6 gowns, I can pick them up on Friday.", {"gown": 6}),
+    ("Relaying a request: a shelter in Nevers needs 8 gowns. I can drive them over if someone sews them.", {"gown": 8}),
+])
+def test_round5_wishes_and_fetching_are_needs(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert items(r) == expected
+    assert r.capabilities == ()
+
+
+def test_round5_relayed_request_keeps_its_deadline(rec):
+    r = rec.recognise("Passing on a request: a care home in Vierzon needs 20 gowns for Friday.", sent_at=WED)
+    assert r.intent == "need" and r.deadline is not None and r.deadline.isoformat() == "2020-04-17"
+
+
+@pytest.mark.parametrize("text", [
+    # an offer to fetch stays an offer when no wish is stated
+    "Je peux imprimer 30 visières par jour, je peux passer les déposer.",
+    "I can print 20 face shields a day and drop them off.",
+])
+def test_round5_makers_offers_stay_offers(rec, text):
+    assert rec.recognise(text, sent_at=WED).intent == "offer"
+
+
+@pytest.mark.parametrize("text", [
+    "Troisième nuit blanche, jamais autant vu tourner mes imprimantes 😴",
+    "Printers humming all night again, anyone still awake? ☕",
+])
+def test_round5_chat_about_ones_printers_is_other(rec, text):
+    assert rec.recognise(text, sent_at=WED).intent == "other"
+
+
+@pytest.mark.parametrize("text, topic", [
+    ("Si une aide-soignante se blesse avec une de mes visières, peut-on se retourner contre nous ?", "legal"),
+    ("Could I be held liable if a gown I sewed tears during a shift?", "legal"),
+    ("Can a care home sue us if a printed shield fails?", "legal"),
+    ("Faut-il laisser reposer les masques cousus quelques jours avant de les donner ?", "sanitary"),
+    ("Should we let them sit for three days before handing the shields over?", "sanitary"),
+    ("Do you want the shields individually bagged or loose in a box?", "sanitary"),
+    ("Doit-on passer par la mairie pour recevoir des surblouses, ou les couturières peuvent livrer directement ?",
+     "logistics"),
+])
+def test_round5_question_topics(rec, text, topic):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "question"
+    assert r.topic == topic
