@@ -926,3 +926,57 @@ def test_round5_question_topics(rec, text, topic):
     r = rec.recognise(text, sent_at=WED)
     assert r.intent == "question"
     assert r.topic == topic
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a need stated, then makers asked to make "en"/"them": still a need, not a question
+    ("Ici l'EHPAD de Figeac, il nous faut 6 boîtes d'intubation. Vos makers pourraient-ils en fabriquer ?",
+     {"intubation_box": 6}),
+    ("We need 4 ventilators for the ward. Could your makers build some?", {"ventilator": 4}),
+])
+def test_round5_makers_asked_to_make_what_was_needed(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert items(r) == expected
+
+
+def test_round5_asking_how_makers_deliver_stays_a_question(rec):
+    r = rec.recognise("Can the makers post the gowns to us or do we collect them ourselves?", sent_at=WED)
+    assert r.intent == "question"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # one per person: the count of people in the same sentence
+    ("Nos 12 aides-soignantes voudraient une visière chacune.", {"face_shield": 12}),
+    ("Pour nos 8 agents il faudrait des surblouses, une par personne.", {"gown": 8}),
+    ("Our 9 porters need one gown each please.", {"gown": 9}),
+    # the people counted in another sentence give no count
+    ("Our 20 carers need gowns. One each would be great.", {"gown": None}),
+])
+def test_round5_one_each_counts_the_people(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert items(r) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # parts for a piece of equipment: "de rechange", "replacement", "spare"
+    ("Le pousse-seringue de la réa a un embout fendu, il nous faudrait 2 embouts de rechange.", {"spare_part": 2}),
+    ("Our syringe pump is down, we need 4 replacement valves for it.", {"spare_part": 4}),
+    ("Le filtre du respirateur est cassé, il nous faudrait 5 filtres de rechange.", {"spare_part": 5}),
+])
+def test_round5_replacement_parts_are_spare_parts(rec, text, expected):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "need"
+    assert items(r) == expected
+
+
+@pytest.mark.parametrize("text", [
+    # a tool after "à la" is how things are made, not someone else's machine
+    "Fablab : on peut faire 3 caissons d'intubation par jour à la découpe laser.",
+    "We can make 5 intubation boxes a day with the laser cutter.",
+])
+def test_round5_laser_cutting_as_a_tool(rec, text):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == "offer"
+    assert "laser_cutting" in r.capabilities

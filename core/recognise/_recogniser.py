@@ -97,6 +97,17 @@ _SO = frozenset({"donc", "soit", "so", "that s", "au total", "en tout", "in tota
 _HAVE_NOW = frozenset({"avons", "ai", "got", "have", "possedons", "disposons"})
 _MORE = frozenset({"more", "extra", "additional", "supplementaires", "supplementaire", "additionnels",
                    "additionnelles"})
+#: pronouns for items named before, around a verb of making: "peuvent en fabriquer", "could make them"
+_THEM_BEFORE = frozenset({"en", "les"})
+_THEM_AFTER = frozenset({"them", "some", "these", "those", "any"})
+#: a part word with these is a spare part: "clapets de rechange", "replacement valves", "spare filters"
+_SPARE_AFTER = ("de rechange", "de remplacement", "d origine")
+_SPARE_BEFORE = frozenset({"replacement", "spare", "rechange"})
+#: tools and processes after "à la" are how something is made, not whose: "à la découpe laser", "à l'imprimante 3D"
+_TOOLS = frozenset("decoupe decoupeuse laser imprimante imprimantes machine machines cnc fraiseuse graveuse".split())
+#: one item per person: "one each", "un chacun", "une par personne"
+_ONE = frozenset({"one", "un", "une", "1"})
+_PERSON = frozenset("personne personnes person head tete agent salarie soignant soignante resident".split())
 _PIECES = frozenset({"piece", "pieces", "composant", "composants", "component", "components"})
 _DIGITS = re.compile(r"(\d+)(?:([.,])(\d+))?([^\W\d_]*)$")
 _XNUM = re.compile(r"x(\d{1,6})$")
@@ -253,6 +264,15 @@ class Recogniser:
             return
         n = len(toks)
         taken = {k for mm in mentions if mm.kind == ITEM for k in range(mm.i0, mm.i1)}
+        if any(mm.kind == ITEM and mm.id in cues.equipment_items for mm in mentions):
+            # "il nous faudrait 3 clapets de rechange", "we need 4 replacement valves" for the equipment named
+            for i, t in enumerate(toks):
+                if t not in cues.part_words or t in _SPARE_BEFORE or i in taken:
+                    continue
+                if " ".join(toks[i + 1:i + 3]) in _SPARE_AFTER:
+                    mentions.append(_Mention(ITEM, part, i, i + 3, p.original[p.starts[i]:p.ends[i + 2]]))
+                elif i > 0 and toks[i - 1] in _SPARE_BEFORE and i - 1 not in taken:
+                    mentions.append(_Mention(ITEM, part, i - 1, i + 1, p.original[p.starts[i - 1]:p.ends[i]]))
         for mm in mentions:
             if mm.kind != ITEM or mm.id not in cues.equipment_items:
                 continue
@@ -421,6 +441,7 @@ class Recogniser:
                     mm.kept, mm.why = False, "out of order"
                 elif any(toks[k] in _THIRD_PARTY and toks[k + 1] in _DETS and clause[k] == clause[mm.i0]
                          and not (toks[k] == "a" and k > 0 and toks[k - 1] in _HAS_SUBJECT)  # "on a une fraiseuse"
+                         and not (toks[k] == "a" and k + 2 == mm.i0 and toks[mm.i0] in _TOOLS)  # "à la découpe laser"
                          for k in range(max(0, mm.i0 - 4), mm.i0 - 1)):
                     mm.kept, mm.why = False, "someone else's"
         caps_kept = {mm.id for mm in mentions if mm.kind == CAPABILITY and mm.kept}
@@ -556,6 +577,7 @@ class Recogniser:
 
         restated = owned = more = False
         owned_qty: set[str] = set()
+        people: list[tuple[int, int]] = []
         i = 0
         while i < n:
             t = toks[i]
@@ -734,6 +756,7 @@ class Recogniser:
                 attach(mm, value, a, b, _ADDED)
                 continue
             if unknown_noun(b):
+                people.append((a, value))  # "our 15 nurses": a count of people, maybe the count of a share
                 continue
             approx = any(ctx_at(k, "approx") is not None for k in range(max(0, a - 3), a))
             if approx:
@@ -741,6 +764,18 @@ class Recogniser:
                 continue
             attach(prev_item(a, True, 12) or prev_item(a, False, 25), value, a, b, "count after the item")
 
+        for k, t in enumerate(toks):
+            # "our 15 nurses need face shields, one each", "nos 12 agents voudraient une visière chacun": one per person
+            one = item_at.get(k + 1) if t in _ONE else None  # "une visière chacune", "one shield each"
+            j = one.i1 if one is not None else k + 1
+            if t in _ONE and j < n and (toks[j] in _PER_PERSON or (
+                    toks[j] in ("par", "per") and j + 1 < n and toks[j + 1] in _PERSON)):
+                counts = [v for a_, v in people if sent[a_] == sent[k]]
+                if len(counts) == 1:
+                    for mm in kept_items:
+                        if sent[mm.i0] == sent[k] and qty_strong.get(mm.id, 1) == 1:
+                            qty_strong[mm.id] = counts[0]
+                            qty_why.append(f"quantity {counts[0]} for {mm.id} (one per person '{' '.join(toks[k:k + 2])}')")
         for mm in kept_items:
             if mm.id not in qty_strong and mm.i0 > 0 and toks[mm.i0 - 1] in ARTICLES:
                 qty_weak.setdefault(mm.id, 1)
@@ -779,6 +814,10 @@ class Recogniser:
             if verb is None or any(toks[k] not in CLITICS and toks[k] not in _ASK_FILLERS for k in range(b, verb)):
                 continue
             made = [mm for mm in kept_items if mm.i0 > verb and sent[mm.i0] == sent[a]]
+            if not made and (any(toks[k] in _THEM_BEFORE for k in range(b, verb)) or (
+                    verb + 1 < n and toks[verb + 1] in _THEM_AFTER)):
+                # "nous avons besoin de 3 respirateurs. Vos makers peuvent-ils en fabriquer ?": the items named before
+                made = [mm for mm in kept_items if mm.i1 <= a]
             if not made and verb + 2 < n and toks[verb + 1][:1].isdigit() and toks[verb + 2] in units:
                 made = [mm for mm in kept_items if mm.id in qty_strong]  # "imprimer 4 pièces" for the pumps named
             if not made or any(toks[k] in design or toks[k] in _DESIGN_OBJECTS for k in range(verb, made[0].i0)):
