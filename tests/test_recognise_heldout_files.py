@@ -17,8 +17,12 @@ requesters, slang, English from foreign makers, communes that are common words, 
 the round 3 fixes and scored once, untouched (intent macro F1 0.880, intent accuracy 0.883, item F1 0.889, capability
 F1 0.877, quantity 0.857, place 0.839 with a false place rate of 0.017, deadline 0.952 with 0 false deadlines, topic
 0.929); the "round 4" section of tests/test_recognise_generalise.py then fixed some of the phenomena behind its
-errors, and its floors sit a little under what it reaches after them. Labels follow the shared corpus README
-conventions.
+errors, and its floors sit a little under what it reaches after them. heldout_8.jsonl (110 fresh messages) was
+written after the round 4 fixes without reading the recogniser and scored once, untouched (intent macro F1 0.928,
+intent accuracy 0.927, item F1 0.972, capability F1 0.911, quantity 0.984, place 0.948 with a false place rate of
+0.000, deadline 0.889 with 0 false deadlines, topic 0.880); the "round 5" section of
+tests/test_recognise_generalise.py then fixed phenomena behind its errors, so it is tuned on now, and its floors sit a
+little under what it reaches after them. Labels follow the shared corpus README conventions.
 The metrics are computed here rather than imported from the shared scorer, so the test stands on its own.
 """
 
@@ -51,6 +55,9 @@ FLOORS = {
     "heldout_7.jsonl": {"intent_accuracy": 0.89, "intent_macro_f1": 0.89, "item_f1": 0.92, "capability_f1": 0.85,
                         "quantity_accuracy": 0.92, "place_accuracy": 0.87, "deadline_accuracy": 0.92,
                         "topic_accuracy": 0.90, "max_deadline_false": 1, "max_place_false_rate": 0.05},
+    "heldout_8.jsonl": {"intent_accuracy": 0.96, "intent_macro_f1": 0.96, "item_f1": 0.96, "capability_f1": 0.93,
+                        "quantity_accuracy": 0.96, "place_accuracy": 0.95, "deadline_accuracy": 0.95,
+                        "topic_accuracy": 0.95, "max_deadline_false": 1, "max_place_false_rate": 0.05},
 }
 INTENTS = ("need", "offer", "question", "other")
 
