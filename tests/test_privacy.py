@@ -22,6 +22,16 @@ def _dump_all_tables(hub) -> str:
     return "\n".join(chunks)
 
 
+def legal_contact(hub) -> Speaker:
+    """Dr Martin, the designated contact for legal questions."""
+    contact = Speaker(hub, Identity("telegram", "9001", "Dr Martin", "fr"))
+    contact.say("/start")
+    with hub.db.session() as s:
+        person = s.exec(select(Person).where(Person.platform_id == "9001")).one()
+        s.add(DesignatedContact(person_id=person.id, topic="legal"))
+    return contact
+
+
 def test_mydata_goes_to_a_private_conversation(hub):
     lea = maker(hub, "Léa Dupont", "2001")
     lea.confirm(lea.say("j'ai 2 imprimantes 3D à Tours, dispo pour des visières"))
@@ -38,11 +48,7 @@ def test_forgetme_erases_the_person_and_keeps_anonymous_figures(hub, clock):
     marie.confirm(marie.say("il nous faut 100 visières à Tours pour vendredi, Marie Curieuse 06 12 34 56 78"))
     lea = maker(hub, "Léa Dupont", "2001")
     lea.say("/commit N-1 40")
-    contact = Speaker(hub, Identity("telegram", "9001", "Dr Martin", "fr"))
-    contact.say("/start")
-    with hub.db.session() as s:
-        person = s.exec(select(Person).where(Person.platform_id == "9001")).one()
-        s.add(DesignatedContact(person_id=person.id, topic="legal"))
+    contact = legal_contact(hub)
     marie.confirm(marie.say("/question a-t-on le droit de vendre des visières ?"))
     contact.say("/answer Q-1 Non.")
     assert "777001" in _dump_all_tables(hub)
@@ -88,11 +94,7 @@ def test_a_forgotten_askers_questions_are_still_answered_where_they_were_asked(h
 
     lea = maker(hub, "Léa Dupont", "2001")
     lea_private = Speaker(hub, lea.identity)
-    contact = Speaker(hub, Identity("telegram", "9001", "Dr Martin", "fr"))
-    contact.say("/start")
-    with hub.db.session() as s:
-        person = s.exec(select(Person).where(Person.platform_id == "9001")).one()
-        s.add(DesignatedContact(person_id=person.id, topic="legal"))
+    contact = legal_contact(hub)
     lea.confirm(lea.say("/question a-t-on le droit de vendre des visières imprimées ?"))
     lea_private.confirm(lea_private.say("/question faut-il une assurance pour livrer des visières ?"))
     with hub.db.session() as s:
