@@ -321,3 +321,78 @@ def test_every_metropolitan_commune_lies_near_its_departement():
         far += [(dep, name) for lat, lon, name in points if distance_km((lat, lon), centre) > 150]
     assert len(rows) > 34_000
     assert far == []
+
+
+# ---------------------------------------------------------------- an area or code right after a commune
+
+@pytest.mark.parametrize(
+    "text, name, department",
+    [
+        # the region in brackets picks the homonym and is not itself the commune "La Réunion" (Lot-et-Garonne)
+        ("Fablab de Saint-Denis (La Réunion) : 40 visières dispo", "Saint-Denis", "974"),
+        ("Fablab de Saint-Denis, La Réunion, on imprime des visières", "Saint-Denis", "974"),
+        ("Fablab de Saint-Denis (93) : 40 visières dispo", "Saint-Denis", "93"),
+        ("Saint-Denis (Seine-Saint-Denis), 3 imprimantes", "Saint-Denis", "93"),
+        ("Besoin de visières à Saint-Pierre (974)", "Saint-Pierre", "974"),
+        ("Saint-Pierre, La Réunion : 30 masques pour l'EHPAD", "Saint-Pierre", "974"),
+        ("On a besoin de blouses à Valence (26)", "Valence", "26"),
+        ("On a besoin de blouses à Valence (82)", "Valence", "82"),
+        ("Valence, Drôme : il nous faut 20 surblouses", "Valence", "26"),
+        ("EHPAD de Saint-Cyr (Var), 50 masques", "Saint-Cyr-sur-Mer", "83"),
+        ("We are a makerspace in Rochefort (17), 2 printers", "Rochefort", "17"),
+        ("Nurses in Sainte-Marie (Martinique) need face shields", "Sainte-Marie", "972"),
+        ("Bagnols (Gard) : besoin de 20 masques en tissu", "Bagnols-sur-Cèze", "30"),
+        ("Bagnols, Gard, we need 20 cloth masks", "Bagnols-sur-Cèze", "30"),
+        ("EHPAD de Vienne (Isère), 10 visières", "Vienne", "38"),
+    ],
+)
+def test_an_area_after_a_commune_picks_the_homonym(gaz, text, name, department):
+    place = gaz.find_in_text(text)
+    assert place is not None, text
+    assert (place.name, place.department) == (name, department)
+
+
+@pytest.mark.parametrize(
+    "text, name, department",
+    [
+        # a list of towns: the second one is no area of the first
+        ("On peut livrer à Valence, Vienne et Lyon", "Valence", "26"),
+        ("Je suis à Lyon, Paris c'est trop loin", "Lyon", "69"),
+    ],
+)
+def test_a_list_of_towns_is_no_qualifier(gaz, text, name, department):
+    place = gaz.find_in_text(text)
+    assert place is not None, text
+    assert (place.name, place.department) == (name, department)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Besoin de masques dans les Landes (40)",
+        "Besoin de 50 visières dans le 34",
+        "We need face shields in the 34",
+        "Besoin de masques (Réunion)",
+        "Des couturières en Dordogne (24) ?",
+    ],
+)
+def test_a_departement_or_region_alone_is_no_commune(gaz, text):
+    assert gaz.find_in_text(text) is None
+
+
+@pytest.mark.parametrize(
+    "text, name, postcode",
+    [
+        ("Besoin de 50 visières dans le 34200", "Sète", "34200"),
+        ("We need face shields in 34200", "Sète", "34200"),
+        ("On imprime au 34200, 10 visières par jour", "Sète", "34200"),
+        ("CP 17000, 20 visières pour le cabinet", "La Rochelle", "17000"),
+        ("17000 La Rochelle : besoin de masques", "La Rochelle", "17000"),
+        ("La Rochelle 17000, besoin de masques", "La Rochelle", "17000"),
+        ("Zip 26000, we need gowns", "Valence", "26000"),
+    ],
+)
+def test_a_postcode_alone_or_with_its_commune(gaz, text, name, postcode):
+    place = gaz.find_in_text(text)
+    assert place is not None, text
+    assert (place.name, place.postcode) == (name, postcode)

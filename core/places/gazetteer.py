@@ -233,6 +233,9 @@ _DEPT_RE = re.compile(
 # Links, e-mail addresses, @mentions and #channels name no place.
 _DEPT_CODE_RE = re.compile(r"^(?:0[1-9]|[1-8]\d|9[0-5]|2a|2b|97[1-6])$")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+|[@#]\w[\w.-]*")
+# An area right after a name: "(La Réunion)", "(Var)", ", Drôme".
+_QUALIFIER_RE = re.compile(r"\s*(?:\(\s*([^()\n]{2,30}?)\s*\)|,\s*([^\W\d_][^,;:.!?()\n]{1,40}))")
+_LIST_AFTER_RE = re.compile(r"\s*[,/&+]")
 _POSTCODE_RE = re.compile(r"(?<![\d.,/:+€$])\b(\d{5})\b(?![.,/:]\d)(?!\s*(?:€|\$|%|euros?))")
 # Paris, Lyon, Marseille: postcode prefix of their arrondissements and how many there are.
 _PLM = {"75056": ("750", 20), "69123": ("6900", 9), "13055": ("130", 16)}
@@ -478,9 +481,12 @@ class Gazetteer:
         fuzzy_budget = 2
         n = len(toks)
         i = 0
+        last_end = -1  # token index right after the last name taken
         while i < n:
             tok = toks[i]
-            area_len, area_deps = self._area_at(toks, i)
+            # "Saint-Denis (La Réunion)", "Valence, Drôme": an area right after a name narrows it down.
+            after_name = i == last_end and text[spans[i - 1][2] : spans[i][1]].strip() == "("
+            area_len, area_deps = self._area_at(toks, i, after_name)
             name_len = self._first_tokens.get(tok, 0)
             found = None
             if name_len:
@@ -493,6 +499,7 @@ class Gazetteer:
                 if found.level >= 0:
                     matches.append(found)
                 i += found.length
+                last_end = i
                 continue
             if (
                 fuzzy_budget
@@ -598,7 +605,7 @@ class Gazetteer:
             return list(self._areas[" ".join(toks[1:])])
         return [t.upper() for t in toks if _DEPT_CODE_RE.match(t)]
 
-    def _area_at(self, toks: list[str], i: int) -> tuple[int, tuple[str, ...]]:
+    def _area_at(self, toks: list[str], i: int, after_name: bool = False) -> tuple[int, tuple[str, ...]]:
         if toks[i] not in self._area_first:
             return 0, ()
         for length in range(min(self._area_max, len(toks) - i), 0, -1):
@@ -606,7 +613,7 @@ class Gazetteer:
             deps = self._areas.get(area_key)
             if deps is None:
                 continue
-            if area_key in self._names:
+            if area_key in self._names and not after_name:
                 # Also a commune ("Mayenne", "Vienne"): a département only after "dans le", "en"...
                 prev = toks[i - 1] if i else ""
                 prev2 = toks[i - 2] if i > 1 else ""
@@ -629,17 +636,47 @@ class Gazetteer:
                 via_article = hit is not None
             if hit is None:
                 continue
-            level = self._accept(toks, spans, text, i, length, name_key, hit, via_article)
+            end = spans[i + length - 1][2]
+            qualified = self._qualified(hit[0], text, end) if text[end : end + 3].lstrip()[:1] in ("(", ",") else ()
+            level = self._accept(toks, spans, text, i, length, name_key, hit, via_article, bool(qualified))
             if level is not None:
                 if level > 1 and _destination(toks, i):
                     level = 1  # "venir les chercher à Valence": where goods go, less telling than where one is
-                return _Match(level, i, length, hit[0])
+                return _Match(level, i, length, qualified or hit[0])
             if length > 1 and self._entries[hit[0][0]].name_key == name_key:
                 # A full compound name, not taken: none of its parts is a place either.
                 return _Match(-1, i, length, ())
         return None
 
-    def _accept(self, toks, spans, text, i, length, name_key, hit, via_article) -> int | None:
+    def _qualified(self, candidates: tuple[int, ...], text: str, end: int) -> tuple[int, ...]:
+        """Candidates reordered by the area written right after the name ("Saint-Denis (La Réunion)", "Valence,
+        Drôme", "Bagnols (Gard)"): those in that area first; () when no area follows or none of them lies in it."""
+        m = _QUALIFIER_RE.match(text, end)
+        if m is None:
+            return ()
+        if m.group(1) is not None:
+            toks = tokens(m.group(1))
+            deps = self._area_deps(toks) if toks else []
+        else:
+            toks = tokens(m.group(2))[: self._area_max + 1]
+            deps = []
+            for cut in range(len(toks), 0, -1):
+                area_key = " ".join(toks[:cut])
+                if area_key not in self._areas:
+                    continue
+                nxt = toks[cut] if cut < len(toks) else ""
+                if area_key in self._names and (nxt in ("et", "ou", "and", "or") or _LIST_AFTER_RE.match(text, m.end(2))):
+                    break  # "à Valence, Vienne et Lyon": a list of towns
+                deps = list(self._areas[area_key])
+                break
+        if not deps:
+            return ()
+        inside = tuple(idx for idx in candidates if self._entries[idx].place.department in deps)
+        if not inside:
+            return ()
+        return inside + tuple(idx for idx in candidates if idx not in inside)
+
+    def _accept(self, toks, spans, text, i, length, name_key, hit, via_article, qualified=False) -> int | None:
         """Cue level when the name at toks[i:i+length] is taken as a place, else None."""
         if name_key in _STOP_KEYS or name_key.isdigit():
             return None
@@ -705,6 +742,9 @@ class Gazetteer:
             if m:
                 level = 3
                 strong_evidence = True
+        if level < 3 and qualified:
+            level = 3  # "Bagnols (Gard)", "Valence, Drôme": an area of one of its homonyms written right after
+            strong_evidence = True
         if level < 3 and population >= 100000 and re.match(r"(?i)\d{1,2}\s*(?:e|eme|ème|er)\b", after):
             level = 3  # "Paris 11e", "Lyon 3ème"
 
