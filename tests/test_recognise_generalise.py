@@ -980,3 +980,25 @@ def test_round5_laser_cutting_as_a_tool(rec, text):
     r = rec.recognise(text, sent_at=WED)
     assert r.intent == "offer"
     assert "laser_cutting" in r.capabilities
+
+
+# ---------------------------------------------------------------- an area or postcode after a commune
+
+@pytest.mark.parametrize("text, intent, place", [
+    # the area in brackets picks the homonym; it is not itself the place
+    ("Fablab de Saint-Denis (La Réunion) : on peut imprimer 40 visières par semaine.", "offer", ("Saint-Denis", "974")),
+    ("L'EHPAD de Saint-Pierre (974) a besoin de 30 masques en tissu.", "need", ("Saint-Pierre", "974")),
+    ("Our makerspace in Valence (82) can print 20 face shields a day.", "offer", ("Valence", "82")),
+    ("Besoin de 50 surblouses pour le cabinet infirmier de Bagnols (Gard).", "need", ("Bagnols-sur-Cèze", "30")),
+    ("Nurses in Sainte-Marie (Martinique) need 25 face shields.", "need", ("Sainte-Marie", "972")),
+    ("Couturière à Rochefort (17), je peux coudre 20 masques par jour.", "offer", ("Rochefort", "17")),
+    # a postcode after "dans le" / "in" is its commune; a département alone is no place
+    ("On a besoin de 40 visières dans le 34200.", "need", ("Sète", "34")),
+    ("We need 40 face shields in 34200.", "need", ("Sète", "34")),
+    ("Besoin de 100 masques dans les Landes (40).", "need", None),
+    ("On cherche 30 visières dans le 34.", "need", None),
+])
+def test_an_area_or_postcode_narrows_the_place(rec, text, intent, place):
+    r = rec.recognise(text, sent_at=WED)
+    assert r.intent == intent
+    assert place_of(r) == place
