@@ -396,3 +396,21 @@ def test_a_postcode_alone_or_with_its_commune(gaz, text, name, postcode):
     place = gaz.find_in_text(text)
     assert place is not None, text
     assert (place.name, place.postcode) == (name, postcode)
+
+
+@pytest.mark.parametrize(
+    "query, name, department",
+    [
+        ("Saint-Cyr (Var)", "Saint-Cyr-sur-Mer", "83"),
+        ("Saint-Denis (La Réunion)", "Saint-Denis", "974"),
+        ("Saint-Denis (Seine-Saint-Denis)", "Saint-Denis", "93"),
+        ("Sainte-Marie (Martinique)", "Sainte-Marie", "972"),
+        ("Bagnols (Gard)", "Bagnols-sur-Cèze", "30"),
+        ("Valence (82)", "Valence", "82"),
+        ("Saint-Pierre, La Réunion", "Saint-Pierre", "974"),
+    ],
+)
+def test_lookup_with_an_area_in_brackets(gaz, query, name, department):
+    place = gaz.lookup(query)
+    assert place is not None, query
+    assert (place.name, place.department) == (name, department)

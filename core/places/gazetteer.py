@@ -419,12 +419,17 @@ class Gazetteer:
         rest = _POSTCODE_RE.sub(" ", query)
         arr = _ARRONDISSEMENT_RE.search(rest)
         rest = _ARRONDISSEMENT_RE.sub(" ", rest)
+        hints = list(hints)
+        for inner in re.findall(r"\(([^()]{2,40})\)", rest):  # "Saint-Cyr (Var)", "Saint-Denis (La Réunion)"
+            area = self._area_deps(tokens(inner))
+            if area:
+                hints.extend(area)
+                rest = rest.replace(f"({inner})", " ")
         rest = re.sub(r"\(\s*\w{2,3}\s*\)", " ", rest)
         rest = re.sub(r"(?i)\bcedex\b.*$", " ", rest)
         rest = re.sub(r"(?i)\bs/\s*", "sur ", rest)
         parts = [p for p in re.split(r"[,;|/\n]+", rest) if p.strip()]
         toks = [t for t in tokens(parts[0]) if not t.isdigit()] if parts else []
-        hints = list(hints)
         for part in parts[1:]:  # "Valence, Drôme", "Saint-Denis, La Réunion"
             hints.extend(self._area_deps(tokens(part)))
         # Trailing area or country words: "Saint-Denis Réunion", "Lyon France".
