@@ -339,13 +339,6 @@ def parse_topic(token: str | None) -> str | None:
 
 # ---------------------------------------------------------------------------------------- messages
 
-def _direct(hub: Hub, person: Person, template: str, kind: str, context: dict[str, Any],
-            buttons: tuple[Button, ...] = (), priority: int = 1) -> Outbound:
-    return hub.compose(platform=person.platform, chat=person.platform_id, kind=kind, template=template,
-                       language=person.language, context=context, buttons=buttons, direct=True,
-                       priority=priority, label=f"{person.platform}:@{person.display_name}")
-
-
 def _ticket_context(s: Session, esc: Escalation, now: datetime) -> dict[str, Any]:
     asker = s.get(Person, esc.asker_id) if esc.asker_id else None
     community = s.get(Community, esc.community_id) if esc.community_id else None
@@ -360,8 +353,8 @@ def _to_contact(hub: Hub, s: Session, esc: Escalation, contact: Person, template
     """The ticket (or its reminder, or its hand-over) to a contact, with an Answer button; the delivered
     message's platform id lets a plain reply to it answer the ticket."""
     kind = "ticket" if template == "ticket" else "reminder"
-    return _direct(hub, contact, template, kind, _ticket_context(s, esc, now),
-                   buttons=(Button(_label(contact.language, "answer"), f"ticket:answer:{esc.id}"),))
+    return hub.compose_direct(contact, template, kind, _ticket_context(s, esc, now),
+                              buttons=(Button(_label(contact.language, "answer"), f"ticket:answer:{esc.id}"),))
 
 
 def _audit(s: Session, now: datetime, actor_id: int | None, action: str, esc: Escalation,
@@ -745,9 +738,9 @@ def run_reminders(hub: Hub, now: datetime) -> list[Outbound]:
                     outs.append(_to_contact(hub, s, esc, original, "handover_notice", now))
                 if not backup:
                     for mod in _moderators(s, esc.community_id):
-                        outs.append(_direct(hub, mod, "ticket_unrouted", "ticket",
-                                            {"ref": ticket_ref(esc.id), "topic": esc.topic, "region": esc.region,
-                                             "question": shorten(esc.text, 300)}))
+                        outs.append(hub.compose_direct(mod, "ticket_unrouted", "ticket", {
+                            "ref": ticket_ref(esc.id), "topic": esc.topic, "region": esc.region,
+                            "question": shorten(esc.text, 300)}))
         hub._persist(s, outs)
     return outs
 

@@ -521,9 +521,7 @@ def weekly_review(hub, now: datetime | None = None) -> list[Outbound]:
         recipients = review_recipients(s) if designs or items else []
         context = {"week": week, "designs": [design_view(s, d) for d in designs[:LIST_LIMIT]],
                    "more": max(unreviewed_total - LIST_LIMIT, 0), "unclassified": [i.id for i in items]}
-        outs = [hub.compose(platform=p.platform, chat=p.platform_id, kind="listing",
-                            template="guidance/weekly_review", language=p.language, context=context,
-                            direct=True, priority=2, label=f"{p.platform}:@{p.display_name}")
+        outs = [hub.compose_direct(p, "guidance/weekly_review", "listing", context, priority=2)
                 for p in recipients]
         if (designs or items) and not recipients:
             log.warning("weekly review %s: %d designs and %d items to review but no designated contact",

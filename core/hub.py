@@ -133,11 +133,8 @@ class Ctx:
     def tell(self, person: Person, template: str, kind: str, *, buttons: tuple[Button, ...] = (),
              priority: int = 1, **context: Any) -> None:
         """Write to a person directly, on their own platform and in their language."""
-        self.out.append(self.hub.compose(
-            platform=person.platform, chat=person.platform_id, kind=kind, template=template,
-            language=person.language, context=context, buttons=buttons, direct=True, priority=priority,
-            public=False, label=f"{person.platform}:@{person.display_name}",
-        ))
+        self.out.append(self.hub.compose_direct(person, template, kind, context, buttons=buttons,
+                                                priority=priority))
 
     def post(self, platform: str, chat: str, template: str, kind: str, language: str, *,
              buttons: tuple[Button, ...] = (), priority: int = 1, thread: str | None = None,
@@ -246,6 +243,13 @@ class Hub:
                         language=language, template=template, context=context, buttons=buttons,
                         direct=direct, reply_to=reply_to, priority=priority, label=label,
                         thread=None if direct else thread)
+
+    def compose_direct(self, person: Person, template: str, kind: str, context: dict[str, Any], *,
+                       buttons: tuple[Button, ...] = (), priority: int = 1) -> Outbound:
+        """A message to a person directly, on their own platform and in their language."""
+        return self.compose(platform=person.platform, chat=person.platform_id, kind=kind, template=template,
+                            language=person.language, context=context, buttons=buttons, direct=True,
+                            priority=priority, label=f"{person.platform}:@{person.display_name}")
 
     def _persist(self, s: Session, outs: list[Outbound], claim: tuple[str, str] | None = None) -> None:
         """Every outbound message goes into the outbox in the same transaction as what caused it.

@@ -513,32 +513,10 @@ def flag_stale_commitments(hub, now: datetime | None = None) -> list:
                         _label(hub, "still_on_it", maker.language), f"need:progress:{need.id}", "secondary"
                     ),
                 )
-                outs.append(
-                    hub.compose(
-                        platform=maker.platform,
-                        chat=maker.platform_id,
-                        kind="stale",
-                        template="stale_maker",
-                        language=maker.language,
-                        context=context,
-                        buttons=buttons,
-                        direct=True,
-                        label=f"{maker.platform}:@{maker.display_name}",
-                    )
-                )
+                outs.append(hub.compose_direct(maker, "stale_maker", "stale", context, buttons=buttons))
             if requester is not None:
-                outs.append(
-                    hub.compose(
-                        platform=requester.platform,
-                        chat=requester.platform_id,
-                        kind="stale",
-                        template="stale_requester",
-                        language=requester.language,
-                        context=dict(context, maker=maker.display_name if maker else None),
-                        direct=True,
-                        label=f"{requester.platform}:@{requester.display_name}",
-                    )
-                )
+                outs.append(hub.compose_direct(requester, "stale_requester", "stale",
+                                               dict(context, maker=maker.display_name if maker else None)))
             s.add(_audit_row(now, "commitment.stale", ref, {"commitment": c.id, "days": days}))
         hub._persist(s, outs)
     return outs
