@@ -289,8 +289,7 @@ def cmd_export(ctx, args: str) -> None:
     tz = ctx.community.timezone if ctx.community is not None else ctx.hub.settings.default_timezone
     name = file_name(what, fmt, local_date(ctx.now, tz))
     ctx.audit("data.exported", what, after={"format": fmt, "rows": count, "names": names, "bytes": len(data)})
-    ctx.tell(ctx.person, "export_ready", "export", priority=0, what=what, fmt=fmt, count=count,
-             filename=name, size=len(data), named=names)
-    ctx.out[-1].attachment, ctx.out[-1].attachment_name = data, name
+    ctx.tell(ctx.person, "export_ready", "export", priority=0, file=(name, data), what=what, fmt=fmt,
+             count=count, filename=name, size=len(data), named=names)
     if not ctx.private:
         ctx.reply("export_sent", "info")

@@ -131,10 +131,11 @@ class Ctx:
         ))
 
     def tell(self, person: Person, template: str, kind: str, *, buttons: tuple[Button, ...] = (),
-             priority: int = 1, **context: Any) -> None:
-        """Write to a person directly, on their own platform and in their language."""
+             priority: int = 1, file: tuple[str, bytes] | None = None, **context: Any) -> None:
+        """Write to a person directly, on their own platform and in their language (``file``: a name and
+        the bytes of a file sent with it)."""
         self.out.append(self.hub.compose_direct(person, template, kind, context, buttons=buttons,
-                                                priority=priority))
+                                                priority=priority, file=file))
 
     def post(self, platform: str, chat: str, template: str, kind: str, language: str, *,
              buttons: tuple[Button, ...] = (), priority: int = 1, thread: str | None = None,
@@ -232,7 +233,10 @@ class Hub:
     def compose(self, *, platform: str, chat: str, kind: str, template: str, language: str,
                 context: dict[str, Any], buttons: tuple[Button, ...] = (), direct: bool = False,
                 reply_to: str | None = None, priority: int = 1, public: bool = False,
-                label: str = "", thread: str | None = None) -> Outbound:
+                label: str = "", thread: str | None = None,
+                file: tuple[str, bytes] | None = None) -> Outbound:
+        """Render ``template`` into an outbound message; ``file`` is a name and the bytes of a file sent
+        with it (an export, a chart)."""
         if kind not in KINDS:
             raise ValueError(f"undocumented outbound kind {kind!r}: add it to core.messages.KINDS and the README")
         rendered = self.renderer.render(template, language, **context)
@@ -242,14 +246,16 @@ class Hub:
         return Outbound(platform=platform, chat=chat, kind=kind, text=text, title=rendered.title,
                         language=language, template=template, context=context, buttons=buttons,
                         direct=direct, reply_to=reply_to, priority=priority, label=label,
-                        thread=None if direct else thread)
+                        thread=None if direct else thread, attachment_name=file[0] if file else None,
+                        attachment=file[1] if file else None)
 
     def compose_direct(self, person: Person, template: str, kind: str, context: dict[str, Any], *,
-                       buttons: tuple[Button, ...] = (), priority: int = 1) -> Outbound:
+                       buttons: tuple[Button, ...] = (), priority: int = 1,
+                       file: tuple[str, bytes] | None = None) -> Outbound:
         """A message to a person directly, on their own platform and in their language."""
         return self.compose(platform=person.platform, chat=person.platform_id, kind=kind, template=template,
                             language=person.language, context=context, buttons=buttons, direct=True,
-                            priority=priority, label=f"{person.platform}:@{person.display_name}")
+                            priority=priority, label=f"{person.platform}:@{person.display_name}", file=file)
 
     def _persist(self, s: Session, outs: list[Outbound], claim: tuple[str, str] | None = None) -> None:
         """Every outbound message goes into the outbox in the same transaction as what caused it.

@@ -28,12 +28,11 @@ def briefing_outbound(hub: Hub, s: Session, community: Community, now: datetime,
                       data: dict[str, Any] | None = None) -> Outbound:
     data = data or briefing.compose(s, community, now)
     chat, thread = chats.briefing_place(community)
-    out = hub.compose(platform=community.platform, chat=chat, kind="briefing", template="briefing",
-                      language=community.language, context=data, priority=2, public=True,
-                      label=f"{community.platform}:#{chat}", thread=thread)
-    out.attachment = briefing_chart(hub, data, community.language)
-    out.attachment_name = charts.BRIEFING_CHART_NAME if out.attachment else None
-    return out
+    chart = briefing_chart(hub, data, community.language)
+    return hub.compose(platform=community.platform, chat=chat, kind="briefing", template="briefing",
+                       language=community.language, context=data, priority=2, public=True,
+                       label=f"{community.platform}:#{chat}", thread=thread,
+                       file=(charts.BRIEFING_CHART_NAME, chart) if chart else None)
 
 
 def briefing_chart(hub: Hub, data: dict[str, Any], language: str) -> bytes | None:
