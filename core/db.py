@@ -72,6 +72,16 @@ def make_engine(url: str, *, echo: bool = False, ping_after_idle: float = PING_A
     return engine
 
 
+def upsert_insert(dialect: str):
+    """The ``insert`` of ``dialect`` that has ON CONFLICT (PostgreSQL and SQLite both do): one statement
+    that inserts or updates a row two processes may create at the same moment."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def alembic_config(url: str):
     from alembic.config import Config
 

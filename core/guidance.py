@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from core.db import upsert_insert
 from core.messages import Outbound
 from core.models import (
     CatalogReview,
@@ -292,12 +293,8 @@ def _upsert(s: Session, model: Any, key: dict[str, Any], at: datetime, due_befor
     moved when its time is at or before it. Returns whether the row was written; a copy of it loaded in the
     session follows."""
     s.flush()
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
     table = model.__table__
-    stmt = dialect_insert(table).values(**key, at=at).on_conflict_do_update(
+    stmt = upsert_insert(s.get_bind().dialect.name)(table).values(**key, at=at).on_conflict_do_update(
         index_elements=list(key), set_={"at": at},
         where=(table.c.at <= due_before) if due_before is not None else None,
     ).returning(table.c.at)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core import catalog, permissions
-from core.db import Database
+from core.db import Database, upsert_insert
 from core.errors import BadInput, Refused
 from core.messages import KINDS, Action, Button, Form, Identity, Inbound, Outbound
 from core.models import (
@@ -66,10 +66,7 @@ def _count_statement(dialect: str):
     (one statement, also when two processes count the same new person at once)."""
     stmt = _COUNTS.get(dialect)
     if stmt is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        dialect_insert = upsert_insert(dialect)
         when = RateCounter.__table__.c.window_start.type
         new_window = RateCounter.window_start <= bindparam("cutoff", type_=when)
         stmt = _COUNTS[dialect] = (
@@ -86,10 +83,7 @@ def _count_statement(dialect: str):
 def _seen_statement(dialect: str):
     stmt = _SEEN.get(dialect)
     if stmt is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        dialect_insert = upsert_insert(dialect)
         stmt = _SEEN[dialect] = (
             dialect_insert(SeenEvent)
             .values(platform=bindparam("platform"), event_id=bindparam("event_id"), seen_at=bindparam("seen_at"))
