@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
-from core import matching, permissions
+from core import areas, matching, permissions
 from core.commands import command
 from core.errors import Refused
 from core.hub import local_date, need_ref, offer_ref
@@ -109,7 +109,7 @@ def needs_rows(s: Session, *, names: bool = False) -> list[dict[str, Any]]:
             "facility": n.facility,
             "place": n.place_name,
             "department": n.department,
-            "region": matching.region_of(n.department),
+            "region": areas.region_of_department(n.department),
             "lat": _coord(n.lat, names),
             "lon": _coord(n.lon, names),
             "item": line.item_id,
@@ -137,7 +137,7 @@ def offers_rows(s: Session, *, names: bool = False) -> list[dict[str, Any]]:
             "updated": o.updated_at.isoformat() if o.updated_at else None,
             "place": o.place_name,
             "department": o.department,
-            "region": matching.region_of(o.department),
+            "region": areas.region_of_department(o.department),
             "lat": _coord(o.lat, names),
             "lon": _coord(o.lon, names),
             "capabilities": "|".join(o.capabilities or []),

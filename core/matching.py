@@ -1246,14 +1246,6 @@ def _within(found, place: Any, radius_km: float, limit: int) -> list[tuple[Any, 
 HORIZON_DAYS = 7  # committed share: open units against a week of capacity
 
 
-def department_name(code: str | None) -> str | None:
-    return areas.department_names().get(code or "")
-
-
-def region_of(code: str | None) -> str | None:
-    return areas.region_of_department(code)
-
-
 def resolve_area(text: str) -> tuple[str, str] | None:
     """("department", code) or ("region", name) for a department code or name, or a region's name or alias."""
     names = areas.department_names()
@@ -1292,8 +1284,8 @@ def capacity(s: Session, *, department: str | None = None, region: str | None = 
         if row is None:
             row = rows[dep] = {
                 "department": dep,
-                "name": department_name(dep),
-                "region": region_of(dep),
+                "name": areas.department_names().get(dep),
+                "region": areas.region_of_department(dep),
                 "makers": set(),
                 "offers": 0,
                 "capabilities": {},
@@ -1378,8 +1370,8 @@ def cmd_capacity(ctx, args: str) -> None:
         rows = capacity(ctx.s, department=value) or [
             {
                 "department": value,
-                "name": department_name(value),
-                "region": region_of(value),
+                "name": areas.department_names().get(value),
+                "region": areas.region_of_department(value),
                 "makers": 0,
                 "offers": 0,
                 "capabilities": {},
@@ -1388,7 +1380,7 @@ def cmd_capacity(ctx, args: str) -> None:
                 "committed_share": None,
             }
         ]
-        ctx.reply("capacity", "listing", scope="department", area=department_name(value) or value, rows=rows)
+        ctx.reply("capacity", "listing", scope="department", area=areas.department_names().get(value) or value, rows=rows)
     else:
         ctx.reply("capacity", "listing", scope="region", area=value, rows=capacity(ctx.s, region=value))
 
